@@ -1,0 +1,1 @@
+"""alertbot: gas-safety warnings and reminder campaigns over Telegram."""

@@ -1,0 +1,120 @@
+"""The `alertbot` command line: run the bot, check config and templates, manage the database."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from alertbot.config import CONFIG_ENV, TOKEN_ENV, AppConfig, load_config
+from alertbot.errors import AppError
+from alertbot.logs import configure_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+NO_TOKEN_HINT = (
+    f"alertbot: no Telegram bot token. Create a bot with @BotFather in Telegram (/newbot), then set "
+    f"{TOKEN_ENV}=<token> or put it in config.toml under [telegram] token."
+)
+
+
+def config_option(command: F) -> F:
+    """`--config PATH` (or $ALERTBOT_CONFIG) on every subcommand; the loaded AppConfig is passed as `config`."""
+
+    @click.option(
+        "--config",
+        "config_path",
+        envvar=CONFIG_ENV,
+        type=click.Path(dir_okay=False),
+        default=None,
+        help=f"Config file (TOML). Default: ${CONFIG_ENV}, else config.toml, else config.example.toml.",
+    )
+    @functools.wraps(command)
+    def wrapper(config_path: str | None, **kwargs: Any) -> Any:
+        try:
+            config = load_config(config_path)
+        except AppError as exc:
+            fail(str(exc), exc.exit_code)
+        return command(config=config, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"alertbot: {message}" if not message.startswith("alertbot:") else message, err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """alertbot: gas-safety warnings and seasonal reminders for residents and businesses, over Telegram."""
+
+
+@main.command()
+@config_option
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+def run(config: AppConfig, log_level: str) -> None:
+    """Run the bot (long polling) with the configured storage."""
+    if not config.token:
+        fail(NO_TOKEN_HINT, 2)
+    configure_logging(log_level.upper(), secrets=[config.token])
+    from alertbot.app import build_application
+
+    async def serve() -> None:
+        application = await build_application(config)
+        try:
+            await application.run_polling()
+        finally:
+            await application.stop()
+
+    try:
+        asyncio.run(serve())
+    except AppError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+@main.command()
+@config_option
+def check(config: AppConfig) -> None:
+    """Validate the config and render every message template in both languages with sample values."""
+    from alertbot.templates import MessageTemplates
+
+    try:
+        templates = MessageTemplates()
+    except AppError as exc:
+        fail(str(exc), 1)
+    problems = templates.check_all()
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(
+        f"config OK: {len(config.districts)} districts, {len(config.officials)} officials; "
+        f"templates OK: {len(templates.catalog.templates)} in zh and en"
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config: AppConfig) -> None:
+    """Apply schema migrations (also done automatically when the bot starts)."""
+    from alertbot.storage import Database
+
+    async def upgrade() -> str | None:
+        database = Database(config.storage.url)
+        try:
+            await database.upgrade()
+            return await database.current_revision()
+        finally:
+            await database.close()
+
+    click.echo(f"database at revision {asyncio.run(upgrade())}")

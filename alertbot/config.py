@@ -1,0 +1,177 @@
+"""Typed configuration: one pydantic model per TOML section, loaded and validated in one place."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from alertbot.errors import ConfigError
+
+Language = Literal["zh", "en"]
+LANGUAGES: tuple[Language, ...] = ("zh", "en")
+
+TOKEN_ENV = "ALERTBOT_TELEGRAM_TOKEN"
+CONFIG_ENV = "ALERTBOT_CONFIG"
+DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TelegramConfig(Section):
+    token: SecretStr = SecretStr("")
+    api_base: str = "https://api.telegram.org"
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class StorageConfig(Section):
+    url: str = "sqlite:///alertbot.db"
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+
+class BotConfig(Section):
+    default_language: Language = "zh"
+    timezone: str = "Asia/Shanghai"
+    throttle_rate: Annotated[float, Field(gt=0)] = 2.0
+    """Updates per second one person may send on average before the bot ignores the excess."""
+    throttle_burst: Annotated[int, Field(ge=1)] = 5
+    """How many updates one person may send at once before throttling starts."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class LocalizedName(Section):
+    zh: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+    def __call__(self, language: Language) -> str:
+        return self.zh if language == "zh" else self.en
+
+
+class DistrictConfig(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    name: LocalizedName
+
+
+class OfficialConfig(Section):
+    telegram_id: int
+    name: Annotated[str, Field(min_length=1)]
+    districts: Annotated[list[str], Field(min_length=1)] = ["*"]
+    role: Literal["officer", "supervisor"] = "officer"
+
+
+class AppConfig(Section):
+    telegram: TelegramConfig = TelegramConfig()
+    storage: StorageConfig = StorageConfig()
+    bot: BotConfig = BotConfig()
+    districts: Annotated[list[DistrictConfig], Field(min_length=1)]
+    officials: list[OfficialConfig] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AppConfig:
+        ids = [d.id for d in self.districts]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"districts: duplicate id {', '.join(duplicates)}")
+        known = set(ids)
+        for n, official in enumerate(self.officials):
+            unknown = [d for d in official.districts if d != "*" and d not in known]
+            if unknown:
+                raise ValueError(f"officials[{n}].districts: unknown district {', '.join(unknown)}")
+        seen: set[int] = set()
+        for official in self.officials:
+            if official.telegram_id in seen:
+                raise ValueError(f"officials: telegram_id {official.telegram_id} listed twice")
+            seen.add(official.telegram_id)
+        return self
+
+    @property
+    def token(self) -> str:
+        return self.telegram.token.get_secret_value()
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to read: the explicit path, else $ALERTBOT_CONFIG, else config.toml, else the example."""
+    chosen = explicit or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen)
+    for name in DEFAULT_CONFIG_FILES:
+        if Path(name).is_file():
+            return Path(name)
+    return Path(__file__).resolve().parent.parent / DEFAULT_CONFIG_FILES[1]
+
+
+def _location(error: dict[str, object]) -> str:
+    parts: list[str] = []
+    for item in error.get("loc", ()):  # type: ignore[attr-defined]
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
+    """Read, validate and return the configuration; raise ConfigError naming the offending key."""
+    config_path = resolve_config_path(path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {config_path}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
+    env_token = os.environ.get(TOKEN_ENV)
+    if env_token:
+        raw.setdefault("telegram", {})
+        if isinstance(raw["telegram"], dict):
+            raw["telegram"]["token"] = env_token
+    try:
+        return AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = _location(dict(error))
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {message}" if where else message)
+        raise ConfigError(f"{config_path}: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Domain services: the rules of alertbot, independent of Telegram and of SQL."""

@@ -1,0 +1,86 @@
+"""What residents and businesses may do with their own subscription, validated before it is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from alertbot.config import Language
+from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
+from alertbot.errors import AppError, UnknownDistrictError
+from alertbot.services.districts import DistrictDirectory
+from alertbot.storage.subscribers import SubscriberRepository
+
+
+class InvalidBusinessNameError(AppError):
+    """The business name is empty or too long."""
+
+
+class SubscriptionService:
+    """The only way the chat changes subscriptions: every district id is checked against the config."""
+
+    def __init__(self, repository: SubscriberRepository, districts: DistrictDirectory) -> None:
+        self._repo = repository
+        self.districts = districts
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        return await self._repo.get(chat_id)
+
+    async def stored_language(self, chat_id: int) -> Language | None:
+        return await self._repo.language_of(chat_id)
+
+    async def register_resident(self, chat_id: int, language: Language) -> Subscriber:
+        return await self._repo.upsert_profile(chat_id, language=language, kind=SubscriberKind.RESIDENT)
+
+    async def register_business(
+        self, chat_id: int, language: Language, category: BusinessCategory, name: str
+    ) -> Subscriber:
+        cleaned = " ".join(name.split())
+        if not cleaned or len(cleaned) > BUSINESS_NAME_MAX:
+            raise InvalidBusinessNameError(cleaned)
+        return await self._repo.upsert_profile(
+            chat_id,
+            language=language,
+            kind=SubscriberKind.BUSINESS,
+            business_category=category,
+            business_name=cleaned,
+        )
+
+    async def ensure(self, chat_id: int, language: Language) -> Subscriber:
+        """The subscriber, created as a resident if new (used by /subscribe before onboarding)."""
+        existing = await self._repo.get(chat_id)
+        if existing is not None:
+            return existing
+        return await self._repo.upsert_profile(chat_id, language=language)
+
+    def _check(self, district_ids: Iterable[str]) -> list[str]:
+        ids = list(district_ids)
+        unknown = [d for d in ids if d not in self.districts]
+        if unknown:
+            raise UnknownDistrictError(unknown)
+        return ids
+
+    async def subscribe(self, chat_id: int, language: Language, district_ids: Iterable[str]) -> list[str]:
+        """Add districts (validated); returns the newly added ids."""
+        ids = self._check(district_ids)
+        await self.ensure(chat_id, language)
+        return await self._repo.add_districts(chat_id, ids)
+
+    async def unsubscribe(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:
+        """Remove districts (None: all); returns the removed ids."""
+        ids = None if district_ids is None else self._check(district_ids)
+        return await self._repo.remove_districts(chat_id, ids)
+
+    async def toggle(self, chat_id: int, language: Language, district_id: str) -> bool:
+        """Subscribe if not subscribed, else unsubscribe; True if now subscribed."""
+        self._check([district_id])
+        if await self._repo.remove_districts(chat_id, [district_id]):
+            return False
+        await self.subscribe(chat_id, language, [district_id])
+        return True
+
+    async def set_language(self, chat_id: int, language: Language) -> None:
+        await self.ensure(chat_id, language)
+        await self._repo.set_language(chat_id, language)
+
+    async def forget(self, chat_id: int) -> bool:
+        return await self._repo.forget(chat_id)

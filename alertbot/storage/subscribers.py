@@ -1,0 +1,150 @@
+"""SQL for subscribers and their subscriptions. Each public method is one committed transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertbot.config import Language
+from alertbot.domain import BusinessCategory, Subscriber, SubscriberKind
+from alertbot.storage.database import Database
+from alertbot.storage.tables import subscribers, subscriptions
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SubscriberRepository:
+    """Reads and writes subscribers; callers never see SQL or connections."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+        dialect = self._db.engine.dialect.name
+        return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        async with self._db.connect() as conn:
+            return await self._load(conn, chat_id)
+
+    async def language_of(self, chat_id: int) -> Language | None:
+        async with self._db.connect() as conn:
+            value = await conn.scalar(sa.select(subscribers.c.language).where(subscribers.c.chat_id == chat_id))
+        return cast(Language | None, value)
+
+    async def upsert_profile(
+        self,
+        chat_id: int,
+        *,
+        language: Language,
+        kind: SubscriberKind | None = None,
+        business_category: BusinessCategory | None = None,
+        business_name: str | None = None,
+    ) -> Subscriber:
+        """Create the subscriber or update the given profile fields; reactivates an inactive one."""
+        now = _now()
+        values: dict[str, object] = {"language": language, "updated_at": now, "active": True}
+        if kind is not None:
+            values["kind"] = kind.value
+            values["business_category"] = business_category.value if business_category else None
+            values["business_name"] = business_name
+        insert = self._insert(subscribers).values(
+            chat_id=chat_id, created_at=now, kind=SubscriberKind.RESIDENT.value, **values
+        )
+        statement = insert.on_conflict_do_update(index_elements=[subscribers.c.chat_id], set_=values)
+        async with self._db.transaction() as conn:
+            await conn.execute(statement)
+            loaded = await self._load(conn, chat_id)
+        assert loaded is not None
+        return loaded
+
+    async def set_language(self, chat_id: int, language: Language) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                subscribers.update()
+                .where(subscribers.c.chat_id == chat_id)
+                .values(language=language, updated_at=_now())
+            )
+
+    async def add_districts(self, chat_id: int, district_ids: Iterable[str]) -> list[str]:
+        """Subscribe to the districts; returns those that were newly added."""
+        wanted = list(dict.fromkeys(district_ids))
+        async with self._db.transaction() as conn:
+            existing = set(await self._district_ids(conn, chat_id))
+            added = [d for d in wanted if d not in existing]
+            if added:
+                now = _now()
+                await conn.execute(
+                    self._insert(subscriptions)
+                    .values([{"chat_id": chat_id, "district_id": d, "created_at": now} for d in added])
+                    .on_conflict_do_nothing()
+                )
+                await self._touch(conn, chat_id)
+        return added
+
+    async def remove_districts(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:
+        """Unsubscribe from the districts (all of them when None); returns those that were removed."""
+        async with self._db.transaction() as conn:
+            existing = await self._district_ids(conn, chat_id)
+            removed = existing if district_ids is None else [d for d in existing if d in set(district_ids)]
+            if removed:
+                await conn.execute(
+                    subscriptions.delete().where(
+                        subscriptions.c.chat_id == chat_id, subscriptions.c.district_id.in_(removed)
+                    )
+                )
+                await self._touch(conn, chat_id)
+        return removed
+
+    async def forget(self, chat_id: int) -> bool:
+        """Delete everything stored about the chat; True if there was anything."""
+        async with self._db.transaction() as conn:
+            await conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
+            result = await conn.execute(subscribers.delete().where(subscribers.c.chat_id == chat_id))
+        return bool(result.rowcount)
+
+    async def count_by_district(self) -> dict[str, int]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(subscriptions.c.district_id, sa.func.count())
+                .select_from(subscriptions.join(subscribers))
+                .where(subscribers.c.active.is_(True))
+                .group_by(subscriptions.c.district_id)
+            )
+            return dict(rows)
+
+    async def _touch(self, conn: AsyncConnection, chat_id: int) -> None:
+        await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(updated_at=_now()))
+
+    @staticmethod
+    async def _district_ids(conn: AsyncConnection, chat_id: int) -> list[str]:
+        rows = await conn.scalars(
+            sa.select(subscriptions.c.district_id)
+            .where(subscriptions.c.chat_id == chat_id)
+            .order_by(subscriptions.c.created_at, subscriptions.c.district_id)
+        )
+        return list(rows)
+
+    async def _load(self, conn: AsyncConnection, chat_id: int) -> Subscriber | None:
+        row = (await conn.execute(sa.select(subscribers).where(subscribers.c.chat_id == chat_id))).first()
+        if row is None:
+            return None
+        category = row.business_category
+        return Subscriber(
+            chat_id=row.chat_id,
+            language=cast(Language, row.language),
+            kind=SubscriberKind(row.kind),
+            business_category=BusinessCategory(category) if category else None,
+            business_name=row.business_name,
+            active=bool(row.active),
+            districts=tuple(await self._district_ids(conn, chat_id)),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

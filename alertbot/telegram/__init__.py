@@ -1,0 +1,1 @@
+"""Everything that speaks Telegram: the bot and dispatcher factories, routers, keyboards, middlewares."""

@@ -1,0 +1,68 @@
+"""Builds the Bot (pointed at the configured Bot API server) and the Dispatcher with all routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+
+from alertbot.config import AppConfig
+from alertbot.i18n import Translator
+from alertbot.services.officials import OfficialDirectory
+from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram import errors, handlers
+from alertbot.telegram.commands import register_default_commands
+from alertbot.telegram.middlewares import (
+    CommandLeavesFlowMiddleware,
+    LanguageMiddleware,
+    ThrottlingMiddleware,
+    TokenBuckets,
+)
+
+
+def create_bot(config: AppConfig) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(config.telegram.api_base))
+    return Bot(config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_dispatcher(
+    config: AppConfig,
+    *,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+    translator: Translator,
+    storage: BaseStorage | None = None,
+    **services: Any,
+) -> Dispatcher:
+    """The Dispatcher with its services in workflow data (handlers take them by parameter name)."""
+    dispatcher = Dispatcher(
+        storage=storage or MemoryStorage(),
+        config=config,
+        subscriptions=subscriptions,
+        officials=officials,
+        translator=translator,
+        **services,
+    )
+    default_language = config.bot.default_language
+    buckets = TokenBuckets(config.bot.throttle_rate, config.bot.throttle_burst)
+    # Outer middlewares run in this order, before any filter: every tap is answered (even a throttled
+    # or unmatched one), floods are cut before they cost a database read, and commands leave flows.
+    dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(ThrottlingMiddleware(buckets, translator, default_language))
+        observer.outer_middleware(LanguageMiddleware(translator, default_language))
+    dispatcher.message.outer_middleware(CommandLeavesFlowMiddleware())
+    dispatcher.include_routers(errors.router, *handlers.routers())
+
+    async def on_startup(bot: Bot) -> None:
+        await register_default_commands(bot, translator, default_language, officials)
+
+    dispatcher.startup.register(on_startup)
+    return dispatcher

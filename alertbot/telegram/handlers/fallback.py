@@ -1,0 +1,31 @@
+"""What nothing else handled: unknown commands, stray text, group chats, expired or forged buttons.
+
+Included last by `handlers.routers()`: it is the catch-all by construction, not by accident of order.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from alertbot.i18n import Texts
+
+router = Router(name=__name__)
+
+
+@router.message(F.chat.type != ChatType.PRIVATE, F.text.startswith("/"))
+async def group_command(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("private-only"))
+
+
+@router.message(F.chat.type == ChatType.PRIVATE)
+async def unknown_input(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("unknown-command"))
+
+
+@router.callback_query()
+async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
+    callback_answer.text = l10n.plain("button-expired")
+    callback_answer.show_alert = True

@@ -1,0 +1,80 @@
+"""/start and onboarding: resident or business (category, name), then districts."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, SubscriberKind
+from alertbot.i18n import Texts
+from alertbot.services.subscriptions import InvalidBusinessNameError, SubscriptionService
+from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode
+from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.handlers.profile import profile_text
+from alertbot.telegram.keyboards import category_keyboard, district_picker, kind_keyboard
+from alertbot.telegram.states import Onboarding
+
+router = private_chats_only(Router(name=__name__))
+
+
+@router.message(CommandStart())
+async def start(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
+    subscriber = await subscriptions.get(message.chat.id)
+    if subscriber is not None and subscriber.districts:
+        text = l10n("welcome-back") + "\n\n" + profile_text(l10n, subscriptions.districts, subscriber)
+        await message.answer(text)
+        return
+    await state.set_state(Onboarding.kind)
+    await message.answer(l10n("welcome"), reply_markup=kind_keyboard(l10n))
+
+
+@router.callback_query(KindChoice.filter())
+async def choose_kind(
+    query: CallbackQuery,
+    callback_data: KindChoice,
+    state: FSMContext,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+) -> None:
+    assert isinstance(query.message, Message)
+    if callback_data.kind is SubscriberKind.BUSINESS:
+        await state.set_state(Onboarding.category)
+        await query.message.edit_text(l10n("choose-category"), reply_markup=category_keyboard(l10n))
+        return
+    subscriber = await subscriptions.register_resident(query.message.chat.id, l10n.language)
+    await state.set_state(Onboarding.districts)
+    await query.message.edit_text(
+        l10n("choose-districts"),
+        reply_markup=district_picker(l10n, subscriptions.districts, subscriber.districts, PickerMode.ONBOARDING),
+    )
+
+
+@router.callback_query(CategoryChoice.filter())
+async def choose_category(query: CallbackQuery, callback_data: CategoryChoice, state: FSMContext, l10n: Texts) -> None:
+    assert isinstance(query.message, Message)
+    await state.set_state(Onboarding.business_name)
+    await state.update_data(category=callback_data.category.value)
+    await query.message.edit_text(l10n("ask-business-name", max=BUSINESS_NAME_MAX))
+
+
+@router.message(Onboarding.business_name, F.text)
+async def business_name(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
+    data = await state.get_data()
+    category = BusinessCategory(data.get("category", BusinessCategory.OTHER.value))
+    try:
+        subscriber = await subscriptions.register_business(message.chat.id, l10n.language, category, message.text or "")
+    except InvalidBusinessNameError:
+        await message.answer(l10n("business-name-invalid", max=BUSINESS_NAME_MAX))
+        return
+    await state.set_state(Onboarding.districts)
+    await message.answer(
+        l10n("choose-districts"),
+        reply_markup=district_picker(l10n, subscriptions.districts, subscriber.districts, PickerMode.ONBOARDING),
+    )
+
+
+@router.message(Onboarding.business_name)
+async def business_name_not_text(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("business-name-not-text"))

@@ -1,0 +1,136 @@
+"""The person's own data: /mysubs, /language, /forgetme."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from alertbot.config import LANGUAGES, AppConfig, Language
+from alertbot.domain import Subscriber, SubscriberKind
+from alertbot.i18n import Texts
+from alertbot.services.districts import DistrictDirectory
+from alertbot.services.officials import OfficialDirectory
+from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.callbacks import ForgetChoice, LanguageChoice
+from alertbot.telegram.commands import clear_chat_commands, set_chat_commands
+from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.formatting import district_names
+from alertbot.telegram.keyboards import forget_keyboard, language_keyboard
+
+router = private_chats_only(Router(name=__name__))
+
+LANGUAGE_WORDS: dict[str, Language] = {
+    "zh": "zh", "cn": "zh", "中文": "zh", "汉语": "zh", "chinese": "zh",
+    "en": "en", "english": "en", "英文": "en", "英语": "en",
+}  # fmt: skip
+
+
+def profile_text(l10n: Texts, districts: DistrictDirectory, subscriber: Subscriber) -> str:
+    if subscriber.kind is SubscriberKind.BUSINESS and subscriber.business_category is not None:
+        kind = l10n(
+            "mysubs-business",
+            category=l10n.plain(f"category-{subscriber.business_category.value}"),
+            name=subscriber.business_name or "",
+        )
+    else:
+        kind = l10n("mysubs-resident")
+    names = district_names(districts, subscriber.districts, l10n.language) or l10n("mysubs-none")
+    language = l10n.plain(f"language-name-{subscriber.language}")
+    # kind is already HTML (escaped inside l10n), so pass it through unescaped.
+    return l10n.translator(l10n.language, "mysubs", districts=names, kind=kind, language=language)
+
+
+@router.message(Command("mysubs"))
+async def my_subscriptions(message: Message, l10n: Texts, subscriptions: SubscriptionService) -> None:
+    subscriber = await subscriptions.get(message.chat.id)
+    if subscriber is None or not subscriber.districts:
+        await message.answer(l10n("no-subscriptions"))
+        return
+    await message.answer(profile_text(l10n, subscriptions.districts, subscriber))
+
+
+async def _switch_language(
+    bot: Bot,
+    chat_id: int,
+    language: Language,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+) -> None:
+    """Store the choice, then show the command menu of this chat in that language too."""
+    await subscriptions.set_language(chat_id, language)
+    await set_chat_commands(bot, l10n.translator, chat_id, language, official=officials.is_official(chat_id))
+
+
+@router.message(Command("language"))
+async def language(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+) -> None:
+    if not command.args:
+        await message.answer(l10n("language-choose"), reply_markup=language_keyboard(l10n))
+        return
+    chosen = LANGUAGE_WORDS.get(command.args.strip().casefold())
+    if chosen is None:
+        await message.answer(l10n("language-unknown", code=command.args.strip()))
+        return
+    await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, officials)
+    await message.answer(Texts(l10n.translator, chosen)("language-set"))
+
+
+@router.callback_query(LanguageChoice.filter())
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    bot: Bot,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+) -> None:
+    assert isinstance(query.message, Message)
+    if callback_data.language not in LANGUAGES:
+        await query.message.edit_text(l10n("language-unknown", code=callback_data.language))
+        return
+    chosen = cast(Language, callback_data.language)
+    await _switch_language(bot, query.message.chat.id, chosen, l10n, subscriptions, officials)
+    await query.message.edit_text(Texts(l10n.translator, chosen)("language-set"))
+
+
+@router.message(Command("forgetme"))
+async def forget_me(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("forgetme-confirm"), reply_markup=forget_keyboard(l10n))
+
+
+@router.callback_query(ForgetChoice.filter())
+async def forget_chosen(
+    query: CallbackQuery,
+    callback_data: ForgetChoice,
+    bot: Bot,
+    state: FSMContext,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+    config: AppConfig,
+) -> None:
+    assert isinstance(query.message, Message)
+    if not callback_data.confirmed:
+        await query.message.edit_text(l10n("forgetme-cancelled"))
+        return
+    chat_id = query.message.chat.id
+    await subscriptions.forget(chat_id)
+    await state.clear()
+    if officials.is_official(chat_id):
+        # Officials keep their duties (they come from config); only their menu returns to the default.
+        language = config.bot.default_language
+        await set_chat_commands(bot, l10n.translator, chat_id, language, official=True)
+    else:
+        await clear_chat_commands(bot, chat_id)
+    await query.message.edit_text(l10n("forgetme-done"))
