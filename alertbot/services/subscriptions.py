@@ -82,5 +82,9 @@ class SubscriptionService:
         await self.ensure(chat_id, language)
         await self._repo.set_language(chat_id, language)
 
+    async def counts_by_district(self) -> dict[str, int]:
+        """Active subscribers per district id."""
+        return await self._repo.count_by_district()
+
     async def forget(self, chat_id: int) -> bool:
         return await self._repo.forget(chat_id)

@@ -112,9 +112,7 @@ class _HtmlParser:
         if match["name"] is not None:
             name = match["name"]
             if name not in _NAMED_ENTITIES:
-                raise self.error(
-                    f'Unsupported HTML entity "&{name};" at byte offset {_byte_offset(self.src, at)}'
-                )
+                raise self.error(f'Unsupported HTML entity "&{name};" at byte offset {_byte_offset(self.src, at)}')
             return _NAMED_ENTITIES[name], match.end()
         code = int(match["dec"]) if match["dec"] is not None else int(match["hex"], 16)
         if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
@@ -186,9 +184,7 @@ class _HtmlParser:
                 value = self.attribute_value(name, begin)
             attrs[attr] = value
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise self.error(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(src, begin)}'
-            )
+            raise self.error(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(src, begin)}')
         self.stack.append(_OpenTag(name, self.out_len, attrs))
 
     def attribute_value(self, tag: str, begin: int) -> str:

@@ -153,7 +153,7 @@ def _matches(value: Any, types: list[str]) -> bool:
             return True
         if type_name == "Boolean" and isinstance(value, bool):
             return True
-        if type_name == "InputFile" and (isinstance(value, dict) and "data" in value or isinstance(value, str)):
+        if type_name == "InputFile" and (hasattr(value, "filename") or isinstance(value, str)):
             return True
         if type_name.startswith("Array of ") and isinstance(value, list):
             return True

@@ -67,9 +67,7 @@ class ApiError(Exception):
     @classmethod
     def migrated(cls, new_id: int) -> ApiError:
         """400: the group became a supergroup; ``parameters.migrate_to_chat_id`` holds the new id."""
-        return cls(
-            400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=new_id
-        )
+        return cls(400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=new_id)
 
     @classmethod
     def server_error(cls) -> ApiError:

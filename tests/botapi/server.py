@@ -1,0 +1,1058 @@
+"""A Telegram Bot API test double served over real HTTP on 127.0.0.1.
+
+Point a real ``aiogram.Bot`` at it::
+
+    async with FakeBotAPI() as api:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+        bot = Bot(api.token, session=session)
+        ...
+        api.send_text(42, "/start")                    # inject an update
+        msg = await api.wait_for_message(42, contains="Welcome")
+        api.tap(42, msg, "English")                     # press an inline button
+
+Everything runs on the caller's asyncio loop; no threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from .html import EntityParseError, ParsedText, parse_text, utf16_len
+from .spec import SpecChecker
+from .state import ApiError, RateLimiter, UploadedFile, check_reply_markup, inline_buttons
+
+__all__ = ["FakeBotAPI"]
+
+JSON = dict[str, Any]
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_ANSWER = 200
+
+#: Update types delivered when ``allowed_updates`` was never set (or set to ``[]``).
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)
+
+_ATTACH_RE = re.compile(r"attach://([A-Za-z0-9_\-]+)")
+
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly the same "
+    "as a current content and reply markup of the message"
+)
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+CONFLICT_OTHER_POLL = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+)
+CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
+
+
+def _is_send(method: str) -> bool:
+    """Methods that post a new message (subject to blocking and flood limits)."""
+    return (method.startswith("send") and method != "sendChatAction") or method in {
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    }
+
+
+def _is_outgoing(method: str) -> bool:
+    """Methods a blocked / deactivated user makes fail."""
+    return _is_send(method) or method.startswith(("edit", "sendChatAction"))
+
+
+@dataclass
+class _Failure:
+    method: str  # lower-case
+    error: ApiError
+    chat_id: int | None
+    remaining: int
+
+
+class FakeBotAPI:
+    """In-process fake of ``api.telegram.org`` for end-to-end tests.
+
+    State useful to tests (all plain attributes):
+
+    * ``requests`` - every call as ``(method, params)`` with JSON fields decoded;
+    * ``spec_violations`` - problems found by :class:`SpecChecker` in those calls;
+    * ``errors`` - ``(method, params, ApiError)`` for every call answered with an error;
+    * ``uploads`` - ``(method, UploadedFile)`` for every file uploaded;
+    * ``rate_limited`` - number of 429s produced by :meth:`set_rate_limit` limits;
+    * ``send_times`` - ``time.monotonic()`` of every accepted message send.
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        bot_id: int = 123456,
+        username: str = "alertbot_test_bot",
+        first_name: str = "AlertBot Test",
+        spec: SpecChecker | None = None,
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id
+        self.username = username
+        self.first_name = first_name
+        self.spec = spec if spec is not None else SpecChecker()
+
+        self.requests: list[tuple[str, JSON]] = []
+        self.spec_violations: list[str] = []
+        self.errors: list[tuple[str, JSON, ApiError]] = []
+        self.uploads: list[tuple[str, UploadedFile]] = []
+        self.rate_limited = 0
+        self.send_times: list[float] = []
+
+        self._updates: list[JSON] = []
+        self._update_ids = itertools.count(1000)
+        self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        self._poll_generation = 0
+        self._webhook: JSON = {"url": ""}
+
+        self._message_ids: dict[int, int] = {}
+        self._messages: dict[int, list[JSON]] = {}
+        self._incoming: dict[tuple[int, int], JSON] = {}
+        self._chats: dict[int, JSON] = {}
+        self._callbacks: dict[str, JSON] = {}
+        self._answers: dict[str, JSON] = {}
+        self._callback_ids = itertools.count(4_000_000_000_000_000_000)
+        self._file_ids = itertools.count(1)
+        self._commands: dict[tuple[str, str], list[JSON]] = {}
+        self._menu_buttons: dict[int | None, JSON] = {}
+
+        self._failures: list[_Failure] = []
+        self._chat_errors: dict[int, ApiError] = {}
+        self._delays: dict[str, float] = {}
+        self._limiter: RateLimiter | None = None
+
+        self._seq = 0
+        self._changed = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+        self._handlers = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendChatAction": self._send_chat_action,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
+            "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "getChat": self._get_chat,
+        }
+        self._handler_names = {name.lower(): name for name in self._handlers}
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Serve on 127.0.0.1 on a free port."""
+        if self._runner is not None:
+            raise RuntimeError("FakeBotAPI is already started")
+        self._closing = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=1.0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Stop serving; pending long polls and delayed calls return immediately."""
+        if self._runner is None:
+            return
+        self._closing.set()
+        self._notify()
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (use with ``TelegramAPIServer.from_base``)."""
+        if self._port is None:
+            raise RuntimeError("FakeBotAPI is not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def url(self, method: str, token: str | None = None) -> str:
+        """Full URL of *method* (for raw HTTP calls in tests)."""
+        return f"{self.base_url}/bot{token or self.token}/{method}"
+
+    # ------------------------------------------------------------------ HTTP layer
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error_response(ApiError.unauthorized())
+        raw_method = request.match_info["method"]
+        method = self._handler_names.get(raw_method.lower()) or self.spec.canonical(raw_method) or raw_method
+        try:
+            params = await self._read_params(request, method)
+        except ApiError as error:
+            return self._error_response(error)
+        self.requests.append((method, params))
+        self.spec_violations.extend(self.spec.check(method, params))
+        try:
+            result = await self._dispatch(method, params)
+        except ApiError as error:
+            self.errors.append((method, params, error))
+            return self._error_response(error)
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error_response(error: ApiError) -> web.Response:
+        return web.json_response(error.to_payload(), status=error.error_code)
+
+    async def _read_params(self, request: web.Request, method: str) -> JSON:
+        raw: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError as exc:
+                    raise ApiError.bad_request("can't parse JSON request body") from exc
+                if not isinstance(body, dict):
+                    raise ApiError.bad_request("JSON request body must be an object")
+                raw.update(body)
+            else:
+                form = await request.post()
+                for key, value in form.items():
+                    if isinstance(value, web.FileField):
+                        raw[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+                    else:
+                        raw[key] = value
+        for value in {id(v): v for v in raw.values() if isinstance(v, UploadedFile)}.values():
+            self.uploads.append((method, value))
+        # aiogram sends files as ``photo=attach://<key>`` plus a multipart part named <key>:
+        # resolve the reference and drop the helper part so it is not reported as unknown.
+        referenced: set[str] = set()
+        for key, value in list(raw.items()):
+            if isinstance(value, str) and "attach://" in value:
+                referenced.update(_ATTACH_RE.findall(value))
+                upload = raw.get(value.removeprefix("attach://"))
+                if isinstance(upload, UploadedFile):
+                    raw[key] = upload
+        fields = self.spec.fields(method)
+        for name in referenced:
+            if name not in fields and isinstance(raw.get(name), UploadedFile):
+                del raw[name]
+        return {key: self.spec.decode(method, key, value) for key, value in raw.items()}
+
+    async def _dispatch(self, method: str, params: JSON) -> Any:
+        handler = self._handlers.get(method)
+        if handler is None and not self.spec.has_method(method):
+            raise ApiError.method_not_found()
+        await self._apply_delay(method)
+        self._apply_injected_failure(method, params)
+        self._check_required(method, params)
+        self._apply_chat_errors(method, params)
+        if handler is not None:
+            return await handler(params)
+        return self._generic(method, params)
+
+    async def _apply_delay(self, method: str) -> None:
+        seconds = self._delays.get(method.lower())
+        if seconds:
+            # Interruptible by stop(), so a delayed call never holds up shutdown.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _apply_injected_failure(self, method: str, params: JSON) -> None:
+        chat_id = self._param_chat_id(params)
+        for failure in self._failures:
+            if failure.method == method.lower() and failure.chat_id in (None, chat_id):
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.remove(failure)
+                raise failure.error
+
+    def _check_required(self, method: str, params: JSON) -> None:
+        for name, field in self.spec.fields(method).items():
+            if field["required"] and params.get(name) in (None, ""):
+                if name == "text":
+                    raise ApiError.bad_request("message text is empty")
+                raise ApiError.bad_request(f"{name} is empty")
+
+    def _apply_chat_errors(self, method: str, params: JSON) -> None:
+        chat_id = self._param_chat_id(params)
+        error = self._chat_errors.get(chat_id) if chat_id is not None else None
+        if error is None:
+            return
+        if error.error_code == 400 or _is_outgoing(method):
+            raise error
+
+    @staticmethod
+    def _param_chat_id(params: JSON) -> int | None:
+        value = params.get("chat_id")
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    def _notify(self) -> None:
+        """Wake every waiter (long polls, wait_for_* helpers)."""
+        self._seq += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_until(self, predicate: Callable[[], Any], seconds: float) -> Any:
+        """Return the first truthy ``predicate()`` result, or ``None`` after *seconds*."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            event = self._changed
+            result = predicate()
+            if result:
+                return result
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing.is_set():
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+
+    def _bot_user(self) -> JSON:
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.first_name, "username": self.username}
+
+    def _chat(self, chat_id: int) -> JSON:
+        known = self._chats.get(chat_id)
+        if known is not None:
+            return dict(known)
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
+        if chat_id <= -1_000_000_000_000:
+            return {"id": chat_id, "type": "supergroup", "title": f"Supergroup {chat_id}"}
+        return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
+
+    def _resolve_chat(self, params: JSON) -> int:
+        value = params.get("chat_id")
+        chat_id = self._param_chat_id(params)
+        if chat_id is not None:
+            return chat_id
+        if isinstance(value, str) and value.startswith("@"):
+            for known in self._chats.values():
+                if str(known.get("username", "")).lower() == value[1:].lower():
+                    return int(known["id"])
+        raise ApiError.chat_not_found()
+
+    def _next_message_id(self, chat_id: int) -> int:
+        self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
+        return self._message_ids[chat_id]
+
+    def _find(self, chat_id: int, message_id: Any) -> JSON | None:
+        for message in self._messages.get(chat_id, []):
+            if message["message_id"] == message_id and not message["deleted"]:
+                return message
+        return None
+
+    @staticmethod
+    def _parse(text: str, parse_mode: Any, entities: Any) -> ParsedText:
+        if parse_mode not in (None, "") and str(parse_mode).lower() not in {"html", "markdown", "markdownv2"}:
+            raise ApiError.bad_request("unsupported parse_mode")
+        try:
+            return parse_text(text, parse_mode, entities if isinstance(entities, list) else None)
+        except EntityParseError as exc:
+            raise ApiError.bad_request(f"can't parse entities: {exc}") from exc
+
+    def _parse_message_text(self, params: JSON) -> ParsedText:
+        text = params.get("text")
+        if not isinstance(text, str) or not text:
+            raise ApiError.bad_request("message text is empty")
+        parsed = self._parse(text, params.get("parse_mode"), params.get("entities"))
+        if not parsed.text:
+            raise ApiError.bad_request("message text is empty")
+        if parsed.length > MAX_TEXT:
+            raise ApiError.bad_request("message is too long")
+        return parsed
+
+    def _parse_caption(self, params: JSON) -> ParsedText | None:
+        caption = params.get("caption")
+        if not isinstance(caption, str) or not caption:
+            return None
+        parsed = self._parse(caption, params.get("parse_mode"), params.get("caption_entities"))
+        if parsed.length > MAX_CAPTION:
+            raise ApiError.bad_request("message caption is too long")
+        return parsed
+
+    def _admit_send(self, chat_id: int, params: JSON) -> None:
+        """Apply flood limits to a new message and record its timestamp."""
+        now = time.monotonic()
+        if self._limiter is not None:
+            retry_after = self._limiter.check(chat_id, now, paid=bool(params.get("allow_paid_broadcast")))
+            if retry_after is not None:
+                self.rate_limited += 1
+                raise ApiError.too_many_requests(retry_after)
+        self.send_times.append(now)
+
+    def _store(self, chat_id: int, method: str, params: JSON, **content: Any) -> JSON:
+        markup = params.get("reply_markup")
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "chat_id": chat_id,
+            "method": method,
+            "text": None,
+            "plain_text": None,
+            "entities": [],
+            "caption": None,
+            "parse_mode": params.get("parse_mode"),
+            "reply_markup": markup if isinstance(markup, dict) else None,
+            "disable_notification": bool(params.get("disable_notification", False)),
+            "allow_paid_broadcast": bool(params.get("allow_paid_broadcast", False)),
+            "protect_content": bool(params.get("protect_content", False)),
+            "date": int(time.time()),
+            "edit_date": None,
+            "edits": [],
+            "deleted": False,
+            "file": None,
+            "params": params,
+            "seq": 0,
+        }
+        message.update(content)
+        self._messages.setdefault(chat_id, []).append(message)
+        self._touch(message)
+        return message
+
+    def _touch(self, message: JSON) -> None:
+        self._notify()
+        message["seq"] = self._seq
+
+    def _telegram_message(self, message: JSON) -> JSON:
+        """The Message object Telegram would return for a stored message."""
+        result: JSON = {
+            "message_id": message["message_id"],
+            "from": self._bot_user(),
+            "chat": self._chat(message["chat_id"]),
+            "date": message["date"],
+        }
+        if message["edit_date"] is not None:
+            result["edit_date"] = message["edit_date"]
+        if message["plain_text"] is not None:
+            result["text"] = message["plain_text"]
+            if message["entities"]:
+                result["entities"] = message["entities"]
+        if message["caption"] is not None:
+            result["caption"] = message["caption"]
+            if message.get("caption_entities"):
+                result["caption_entities"] = message["caption_entities"]
+        for media in ("photo", "document"):
+            if message.get(media) is not None:
+                result[media] = message[media]
+        markup = message["reply_markup"]
+        if markup and "inline_keyboard" in markup:
+            result["reply_markup"] = markup
+        if message["protect_content"]:
+            result["has_protected_content"] = True
+        return result
+
+    def _file_object(self, value: Any) -> tuple[JSON, Any]:
+        """(Telegram file fields, what to store) for an uploaded file / file_id / URL."""
+        number = next(self._file_ids)
+        base: JSON = {"file_id": f"FAKEFILE{number:06d}", "file_unique_id": f"U{number:06d}"}
+        if isinstance(value, UploadedFile):
+            base["file_size"] = value.size
+            return base, value
+        return base, str(value)
+
+    def _enqueue(self, update: JSON) -> JSON:
+        update = {"update_id": next(self._update_ids), **update}
+        self._updates.append(update)
+        self._notify()
+        return update
+
+    # ------------------------------------------------------------------ Bot API methods
+    async def _get_me(self, params: JSON) -> JSON:
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _deliverable(self, limit: int) -> list[JSON]:
+        # Updates of types the bot did not ask for are dropped, as Telegram does.
+        self._updates = [u for u in self._updates if (u.keys() - {"update_id"}) & self._allowed_updates]
+        return self._updates[:limit]
+
+    async def _get_updates(self, params: JSON) -> list[JSON]:
+        if self._webhook["url"]:
+            raise ApiError(409, CONFLICT_WEBHOOK)
+        offset = params.get("offset")
+        if isinstance(offset, int) and offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif isinstance(offset, int) and offset < 0:
+            self._updates = self._updates[offset:]
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATE_TYPES
+        limit = params.get("limit")
+        limit = min(max(limit, 1), 100) if isinstance(limit, int) else 100
+        timeout = params.get("timeout")
+        timeout = max(float(timeout), 0.0) if isinstance(timeout, int | float) else 0.0
+
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._notify()  # terminates an older long poll (409 Conflict)
+
+        def ready() -> list[JSON] | bool:
+            if generation != self._poll_generation:
+                return True
+            return self._deliverable(limit)
+
+        await self._wait_until(ready, timeout)
+        if generation != self._poll_generation:
+            raise ApiError(409, CONFLICT_OTHER_POLL)
+        return self._deliverable(limit)
+
+    async def _set_webhook(self, params: JSON) -> bool:
+        self._webhook = {"url": str(params.get("url", ""))}
+        if isinstance(params.get("allowed_updates"), list):
+            self._webhook["allowed_updates"] = params["allowed_updates"]
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _delete_webhook(self, params: JSON) -> bool:
+        self._webhook = {"url": ""}
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: JSON) -> JSON:
+        return {**self._webhook, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    @staticmethod
+    def _commands_key(params: JSON) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    async def _set_my_commands(self, params: JSON) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError.bad_request("BOT_COMMANDS_TOO_MUCH" if isinstance(commands, list) else "commands is empty")
+        for command in commands:
+            name = command.get("command", "") if isinstance(command, dict) else ""
+            description = command.get("description", "") if isinstance(command, dict) else ""
+            if not (
+                isinstance(name, str)
+                and 1 <= len(name) <= 32
+                and all(c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in name)
+            ):
+                raise ApiError.bad_request("BOT_COMMAND_INVALID")
+            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+                raise ApiError.bad_request("command description must be non-empty")
+        self._commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
+        return True
+
+    async def _get_my_commands(self, params: JSON) -> list[JSON]:
+        return list(self._commands.get(self._commands_key(params), []))
+
+    async def _delete_my_commands(self, params: JSON) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    async def _send_message(self, params: JSON) -> JSON:
+        chat_id = self._resolve_chat(params)
+        parsed = self._parse_message_text(params)
+        check_reply_markup(params.get("reply_markup"))
+        self._admit_send(chat_id, params)
+        message = self._store(
+            chat_id,
+            "sendMessage",
+            params,
+            text=params["text"],
+            plain_text=parsed.text,
+            entities=parsed.entities,
+        )
+        return self._telegram_message(message)
+
+    def _message_to_edit(self, params: JSON) -> JSON:
+        chat_id = self._resolve_chat(params)
+        if params.get("message_id") is None:
+            raise ApiError.bad_request("message identifier is not specified")
+        message = self._find(chat_id, params["message_id"])
+        if message is None:
+            raise ApiError.bad_request("message to edit not found")
+        return message
+
+    def _apply_edit(self, message: JSON, method: str, **changes: Any) -> JSON:
+        message["edits"].append(
+            {
+                "method": method,
+                "text": message["text"],
+                "parse_mode": message["parse_mode"],
+                "reply_markup": message["reply_markup"],
+                "caption": message["caption"],
+                "replaced_at": int(time.time()),
+            }
+        )
+        message.update(changes)
+        message["edit_date"] = int(time.time())
+        self._touch(message)
+        return self._telegram_message(message)
+
+    async def _edit_message_text(self, params: JSON) -> JSON | bool:
+        if params.get("inline_message_id"):
+            return True
+        message = self._message_to_edit(params)
+        if message["plain_text"] is None:
+            raise ApiError.bad_request("there is no text in the message to edit")
+        parsed = self._parse_message_text(params)
+        markup = params.get("reply_markup")
+        check_reply_markup(markup)
+        markup = markup if isinstance(markup, dict) else None
+        if (
+            parsed.text == message["plain_text"]
+            and parsed.entities == message["entities"]
+            and markup == message["reply_markup"]
+        ):
+            raise ApiError.bad_request(NOT_MODIFIED)
+        return self._apply_edit(
+            message,
+            "editMessageText",
+            text=params["text"],
+            plain_text=parsed.text,
+            entities=parsed.entities,
+            parse_mode=params.get("parse_mode"),
+            reply_markup=markup,
+        )
+
+    async def _edit_message_reply_markup(self, params: JSON) -> JSON | bool:
+        if params.get("inline_message_id"):
+            return True
+        message = self._message_to_edit(params)
+        markup = params.get("reply_markup")
+        check_reply_markup(markup)
+        markup = markup if isinstance(markup, dict) else None
+        if markup == message["reply_markup"]:
+            raise ApiError.bad_request(NOT_MODIFIED)
+        return self._apply_edit(message, "editMessageReplyMarkup", reply_markup=markup)
+
+    async def _delete_message(self, params: JSON) -> bool:
+        chat_id = self._resolve_chat(params)
+        message = self._find(chat_id, params.get("message_id"))
+        if message is not None:
+            message["deleted"] = True
+            self._touch(message)
+            return True
+        if self._incoming.pop((chat_id, params.get("message_id")), None) is not None:
+            return True
+        raise ApiError.bad_request("message to delete not found")
+
+    async def _answer_callback_query(self, params: JSON) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if query_id not in self._callbacks or query_id in self._answers:
+            raise ApiError.bad_request(QUERY_INVALID)
+        text = params.get("text")
+        if isinstance(text, str) and utf16_len(text) > MAX_CALLBACK_ANSWER:
+            raise ApiError.bad_request("MESSAGE_TOO_LONG")
+        self._answers[query_id] = params
+        self._notify()
+        return True
+
+    async def _send_chat_action(self, params: JSON) -> bool:
+        self._resolve_chat(params)
+        if params.get("action") not in CHAT_ACTIONS:
+            raise ApiError.bad_request("wrong parameter action in request")
+        return True
+
+    async def _set_chat_menu_button(self, params: JSON) -> bool:
+        chat_id = self._param_chat_id(params) if params.get("chat_id") is not None else None
+        button = params.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in {"default", "commands", "web_app"}:
+            raise ApiError.bad_request("can't parse menu button JSON object")
+        self._menu_buttons[chat_id] = button
+        return True
+
+    async def _get_chat_menu_button(self, params: JSON) -> JSON:
+        chat_id = self._param_chat_id(params) if params.get("chat_id") is not None else None
+        return self._menu_buttons.get(chat_id) or self._menu_buttons.get(None) or {"type": "default"}
+
+    async def _send_media(self, params: JSON, method: str, field: str) -> JSON:
+        chat_id = self._resolve_chat(params)
+        value = params.get(field)
+        if value is None or value == "":
+            raise ApiError.bad_request(f"there is no {field} in the request")
+        caption = self._parse_caption(params)
+        check_reply_markup(params.get("reply_markup"))
+        self._admit_send(chat_id, params)
+        file_fields, stored_file = self._file_object(value)
+        if field == "photo":
+            media: Any = [
+                {**file_fields, "width": 90, "height": 90},
+                {**file_fields, "file_id": file_fields["file_id"] + "_m", "width": 800, "height": 800},
+            ]
+        else:
+            media = dict(file_fields)
+            if isinstance(stored_file, UploadedFile):
+                media["file_name"] = stored_file.filename
+                if stored_file.content_type:
+                    media["mime_type"] = stored_file.content_type
+        message = self._store(
+            chat_id,
+            method,
+            params,
+            caption=caption.text if caption else None,
+            caption_entities=caption.entities if caption else [],
+            file=stored_file,
+            **{field: media},
+        )
+        return self._telegram_message(message)
+
+    async def _send_photo(self, params: JSON) -> JSON:
+        return await self._send_media(params, "sendPhoto", "photo")
+
+    async def _send_document(self, params: JSON) -> JSON:
+        return await self._send_media(params, "sendDocument", "document")
+
+    async def _get_chat(self, params: JSON) -> JSON:
+        chat = self._chat(self._resolve_chat(params))
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
+        }
+
+    def _generic(self, method: str, params: JSON) -> Any:
+        """Any other spec method: accepted; a generic Message if the method returns one, else ``True``."""
+        returns = self.spec.methods[method].get("returns", [])
+        if _is_send(method) and returns == ["Message"] and params.get("chat_id") is not None:
+            chat_id = self._resolve_chat(params)
+            caption = self._parse_caption(params)
+            self._admit_send(chat_id, params)
+            message = self._store(chat_id, method, params, caption=caption.text if caption else None)
+            return self._telegram_message(message)
+        return True
+
+    # ------------------------------------------------------------------ injecting updates
+    def inject_update(self, payload: JSON) -> JSON:
+        """Enqueue a raw update (``update_id`` is assigned); returns the update."""
+        return self._enqueue(payload)
+
+    def send_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        language_code: str | None = "en",
+        first_name: str = "Test",
+        chat_id: int | None = None,
+        chat_type: str = "private",
+    ) -> JSON:
+        """Enqueue a ``message`` update: *user_id* writes *text* (private chat with the bot by default).
+
+        A leading ``/command`` (or ``/command@botname``) gets a ``bot_command`` entity.
+        """
+        user = self._user(user_id, first_name, language_code)
+        chat_id = user_id if chat_id is None else chat_id
+        if chat_type == "private":
+            chat: JSON = {"id": chat_id, "type": "private", "first_name": first_name}
+        else:
+            chat = self._chats.get(chat_id) or {"id": chat_id, "type": chat_type, "title": f"Test {chat_type}"}
+        self._chats[chat_id] = chat
+        message: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "from": user,
+            "chat": dict(chat),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/") and len(text) > 1:
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        self._incoming[(chat_id, message["message_id"])] = message
+        return self._enqueue({"message": message})
+
+    @staticmethod
+    def _user(user_id: int, first_name: str, language_code: str | None) -> JSON:
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code is not None:
+            user["language_code"] = language_code
+        return user
+
+    def tap(
+        self,
+        user_id: int,
+        message: JSON | int,
+        data_or_button_text: str,
+        *,
+        chat_id: int | None = None,
+        language_code: str | None = "en",
+        first_name: str = "Test",
+    ) -> str:
+        """Enqueue a ``callback_query``: *user_id* presses a button of a stored bot message.
+
+        *message* is a stored message dict or a message id in *chat_id* (default: the
+        user's private chat). If *data_or_button_text* is the visible text of a button of
+        the message's current inline keyboard, that button's ``callback_data`` is sent;
+        otherwise the string itself is sent as raw callback data. Returns the query id.
+        """
+        if isinstance(message, dict):
+            chat_id, message_id = message["chat_id"], message["message_id"]
+        else:
+            chat_id, message_id = (user_id if chat_id is None else chat_id), message
+        stored = self._find(chat_id, message_id)
+        if stored is None:
+            raise AssertionError(
+                f"tap(): there is no bot message #{message_id} in chat {chat_id}.\n{self._describe_chat(chat_id)}"
+            )
+        data = data_or_button_text
+        for button in inline_buttons(stored["reply_markup"]):
+            if button.get("text") == data_or_button_text:
+                if "callback_data" not in button:
+                    raise AssertionError(f"tap(): button {data_or_button_text!r} has no callback_data: {button}")
+                data = button["callback_data"]
+                break
+        query_id = str(next(self._callback_ids))
+        query: JSON = {
+            "id": query_id,
+            "from": self._user(user_id, first_name, language_code),
+            "message": self._telegram_message(stored),
+            "chat_instance": str(abs(chat_id) * 7919 + 13),
+            "data": data,
+        }
+        self._callbacks[query_id] = query
+        self._enqueue({"callback_query": query})
+        return query_id
+
+    def buttons(self, message: JSON | int, *, chat_id: int | None = None) -> list[tuple[str, str]]:
+        """(text, callback_data) of the current inline keyboard ('' for non-callback buttons).
+
+        *message* is a stored message dict, or a message id together with *chat_id*.
+        """
+        if isinstance(message, dict):
+            stored = self._find(message["chat_id"], message["message_id"]) or message
+        else:
+            if chat_id is None:
+                raise TypeError("buttons(message_id) needs chat_id=")
+            stored = self._find(chat_id, message) or {}
+        return [(b.get("text", ""), b.get("callback_data", "")) for b in inline_buttons(stored.get("reply_markup"))]
+
+    # ------------------------------------------------------------------ reading what the bot did
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[JSON]:
+        """Bot messages in *chat_id*, oldest first, in their current (edited) state."""
+        return [m for m in self._messages.get(chat_id, []) if include_deleted or not m["deleted"]]
+
+    def message(self, chat_id: int, message_id: int) -> JSON | None:
+        """A stored (not deleted) bot message, or ``None``."""
+        return self._find(chat_id, message_id)
+
+    def calls(self, method: str) -> list[JSON]:
+        """Params of every call of *method* (case-insensitive), in order."""
+        return [params for name, params in self.requests if name.lower() == method.lower()]
+
+    def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
+        """Commands currently set for *scope* (default scope) and *language_code*."""
+        return list(self._commands.get(self._commands_key({"scope": scope, "language_code": language_code}), []))
+
+    def menu_button(self, chat_id: int | None = None) -> JSON | None:
+        """The menu button set for *chat_id* (``None``: the default one), if any."""
+        return self._menu_buttons.get(chat_id)
+
+    def pending_updates(self) -> int:
+        """Updates injected but not yet confirmed through ``getUpdates(offset=...)``."""
+        return len(self._updates)
+
+    def unanswered_callbacks(self) -> list[str]:
+        """Ids of injected callback queries the bot never answered."""
+        return [query_id for query_id in self._callbacks if query_id not in self._answers]
+
+    def assert_no_spec_violations(self) -> None:
+        """Fail with the list of spec violations, if any."""
+        if self.spec_violations:
+            raise AssertionError("Bot API spec violations:\n  " + "\n  ".join(self.spec_violations))
+
+    @staticmethod
+    def _matches_text(message: JSON, contains: str) -> bool:
+        return any(
+            isinstance(value, str) and contains in value
+            for value in (message["text"], message["plain_text"], message["caption"])
+        )
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        *,
+        contains: str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the wait, not for I/O
+        after: int | None = None,
+    ) -> JSON:
+        """Wait for a bot message in *chat_id* (sent or edited, possibly already there).
+
+        Matches messages whose text/caption contains *contains* (raw or visible text)
+        and whose ``message_id`` is greater than *after*; returns the most recently
+        sent-or-edited match. Raises ``AssertionError`` describing the chat on timeout.
+        """
+
+        def find() -> JSON | None:
+            matches = [
+                m
+                for m in self.messages(chat_id)
+                if (after is None or m["message_id"] > after) and (contains is None or self._matches_text(m, contains))
+            ]
+            return max(matches, key=lambda m: m["seq"]) if matches else None
+
+        found = await self._wait_until(find, timeout)
+        if found is None:
+            wanted = f"containing {contains!r}" if contains is not None else "at all"
+            raise AssertionError(
+                f"No bot message {wanted} in chat {chat_id}"
+                + (f" with message_id > {after}" if after is not None else "")
+                + f" within {timeout}s.\n{self._describe_chat(chat_id)}"
+            )
+        return found
+
+    async def wait_for_answer(self, callback_query_id: str, timeout: float = 5.0) -> JSON:  # noqa: ASYNC109
+        """Wait until the bot answers callback query *callback_query_id*; return the answer's params."""
+        found = await self._wait_until(lambda: self._answers.get(callback_query_id), timeout)
+        if found is None:
+            known = "" if callback_query_id in self._callbacks else " (no such injected query!)"
+            raise AssertionError(
+                f"Callback query {callback_query_id}{known} was not answered within {timeout}s. "
+                f"Unanswered: {self.unanswered_callbacks()}"
+            )
+        return dict(found)
+
+    def _describe_chat(self, chat_id: int) -> str:
+        lines = [f"Bot messages in chat {chat_id}:"]
+        for m in self.messages(chat_id, include_deleted=True):
+            body = m["text"] if m["text"] is not None else f"[{m['method']}] caption={m['caption']!r}"
+            flags = " (deleted)" if m["deleted"] else ""
+            flags += f" (edited {len(m['edits'])}x)" if m["edits"] else ""
+            buttons = self.buttons(m) if not m["deleted"] else []
+            lines.append(f"  #{m['message_id']}{flags}: {body!r:.300}" + (f" buttons={buttons}" if buttons else ""))
+        if len(lines) == 1:
+            lines.append("  (none)")
+        failed = [(name, err) for name, params, err in self.errors if self._param_chat_id(params) == chat_id]
+        if failed:
+            lines.append("Failed calls for this chat:")
+            lines.extend(f"  {name}: {err}" for name, err in failed[-10:])
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ error injection
+    def fail_next(self, method: str, error: ApiError, *, chat_id: int | None = None, times: int = 1) -> None:
+        """Make the next *times* calls of *method* (optionally only for *chat_id*) fail with *error*."""
+        self._failures.append(_Failure(method.lower(), error, chat_id, times))
+
+    def block(self, chat_id: int) -> None:
+        """The user blocked the bot: sends/edits to *chat_id* get 403 ``bot was blocked by the user``."""
+        self._chat_errors[chat_id] = ApiError.blocked()
+
+    def unblock(self, chat_id: int) -> None:
+        """Undo :meth:`block`, :meth:`deactivate` or :meth:`forget_chat` for *chat_id*."""
+        self._chat_errors.pop(chat_id, None)
+
+    def deactivate(self, chat_id: int) -> None:
+        """The user deleted their account: sends/edits get 403 ``user is deactivated``."""
+        self._chat_errors[chat_id] = ApiError.deactivated()
+
+    def forget_chat(self, chat_id: int) -> None:
+        """Every call naming *chat_id* gets 400 ``chat not found``."""
+        self._chat_errors[chat_id] = ApiError.chat_not_found()
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Every call of *method* waits *seconds* before being handled (0 removes the delay)."""
+        if seconds > 0:
+            self._delays[method.lower()] = seconds
+        else:
+            self._delays.pop(method.lower(), None)
+
+    def set_rate_limit(
+        self,
+        global_per_sec: float | None = 30,
+        per_chat_per_sec: float | None = 1,
+        group_per_min: float | None = 20,
+        *,
+        per_chat_burst: int = 3,
+    ) -> None:
+        """Enforce Telegram-like flood limits on message sends (see :class:`RateLimiter`)."""
+        self._limiter = RateLimiter(global_per_sec, per_chat_per_sec, group_per_min, per_chat_burst)
+
+    def clear_rate_limit(self) -> None:
+        """Stop enforcing flood limits."""
+        self._limiter = None

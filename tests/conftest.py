@@ -1,0 +1,46 @@
+"""Shared fixtures: the Bot API test double, a config pointing at it, and the running bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertbot.app import Application
+from alertbot.config import AppConfig
+from tests.botapi import FakeBotAPI
+from tests.harness import Person, make_config, running_bot
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as fake:
+        yield fake
+        fake.assert_no_spec_violations()
+        assert fake.unanswered_callbacks() == [], "callback queries left unanswered"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "alertbot.db"
+
+
+@pytest.fixture
+def config(api: FakeBotAPI, db_path: Path) -> AppConfig:
+    return make_config(api, db_path)
+
+
+@pytest.fixture
+async def bot(config: AppConfig) -> AsyncIterator[Application]:
+    async with running_bot(config) as application:
+        yield application
+
+
+@pytest.fixture
+def person(api: FakeBotAPI) -> Callable[..., Person]:
+    def make(user_id: int, language_code: str | None = "en", **_: Any) -> Person:
+        return Person(api, user_id, language_code)
+
+    return make

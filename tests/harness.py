@@ -1,0 +1,85 @@
+"""End-to-end harness: the real alertbot Application polling the Bot API test double over HTTP.
+
+`Person` scripts one Telegram user: `say()` sends a text and returns the bot's reply, `tap()` presses
+an inline button and returns the callback answer (by then the handler's edits have been made).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from alertbot.app import Application, build_application
+from alertbot.config import AppConfig, load_config
+from tests.botapi import FakeBotAPI
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = REPO / "config.example.toml"
+
+
+def make_config(api: FakeBotAPI, db_path: Path, **sections: dict[str, Any]) -> AppConfig:
+    """The example config pointed at the test double and a fresh SQLite file; sections override keys."""
+    base = load_config(EXAMPLE_CONFIG)
+    data = base.model_dump(mode="python")
+    data["telegram"] = {"token": api.token, "api_base": api.base_url}
+    data["storage"] = {"url": f"sqlite:///{db_path}"}
+    for section, values in sections.items():
+        if isinstance(data.get(section), dict):
+            data[section] = {**data[section], **values}
+        else:
+            data[section] = values
+    return AppConfig.model_validate(data)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
+    """Build the application and poll in the background until the block ends."""
+    application = await build_application(config)
+    polling = asyncio.create_task(application.run_polling(handle_signals=False))
+    try:
+        yield application
+    finally:
+        await application.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(polling, timeout=10)
+
+
+class Person:
+    """One Telegram user talking to the bot in a private chat."""
+
+    def __init__(self, api: FakeBotAPI, user_id: int, language_code: str | None = "en") -> None:
+        self.api = api
+        self.id = user_id
+        self.language_code = language_code
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return self.api.messages(self.id)
+
+    def _last_id(self) -> int:
+        messages = self.messages
+        return messages[-1]["message_id"] if messages else 0
+
+    async def say(self, text: str, *, contains: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Send `text`; return the bot's next new message in this chat."""
+        after = self._last_id()
+        self.api.send_text(self.id, text, language_code=self.language_code)
+        return await self.api.wait_for_message(self.id, after=after, contains=contains, timeout=timeout)
+
+    async def tap(self, message: dict[str, Any], button: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        """Press the button labelled (or with callback data) `button`; return answerCallbackQuery's params."""
+        query_id = self.api.tap(self.id, message, button, language_code=self.language_code)
+        return await self.api.wait_for_answer(query_id, timeout=timeout)
+
+    def current(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The present state of a bot message (after edits)."""
+        for stored in self.messages:
+            if stored["message_id"] == message["message_id"]:
+                return stored
+        raise AssertionError(f"message {message['message_id']} not found in chat {self.id}")
+
+    def button_texts(self, message: dict[str, Any]) -> list[str]:
+        return [text for text, _ in self.api.buttons(self.current(message))]

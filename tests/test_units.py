@@ -1,0 +1,90 @@
+"""Pure pieces: district names, Telegram HTML, the throttling bucket, config loading, UI catalogs."""
+
+from __future__ import annotations
+
+import pytest
+
+from alertbot.config import LANGUAGES
+from alertbot.errors import UnknownDistrictError
+from alertbot.i18n import Translator, language_for
+from alertbot.services.districts import DistrictDirectory
+from alertbot.telegram.middlewares import TokenBuckets
+from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.templates import MessageTemplates, TemplateProblem
+from tests.harness import EXAMPLE_CONFIG
+
+
+@pytest.fixture
+def directory() -> DistrictDirectory:
+    from alertbot.config import load_config
+
+    return DistrictDirectory(load_config(EXAMPLE_CONFIG).districts)
+
+
+def test_example_config_has_shenyang_districts(directory: DistrictDirectory) -> None:
+    assert len(directory) == 13
+    assert directory.name("shenbei", "zh") == "沈北新区"
+    assert directory.name("shenbei", "en") == "Shenbei New District"
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [("heping", "heping"), ("HEPING", "heping"), ("和平区", "heping"), ("和平", "heping"),
+     ("Heping District", "heping"), ("沈北新区", "shenbei"), ("沈北", "shenbei"), ("Faku", "faku"),
+     ("法库县", "faku"), ("Kangping County", "kangping"), ("新民市", "xinmin"), ("ｈｅｐｉｎｇ", "heping")],
+)  # fmt: skip
+def test_find_district(directory: DistrictDirectory, text: str, district: str) -> None:
+    assert directory.find(text) == district
+
+
+def test_resolve_reports_every_unknown_word(directory: DistrictDirectory) -> None:
+    with pytest.raises(UnknownDistrictError) as error:
+        directory.resolve(["heping", "mars", "和平区", "月球"])
+    assert error.value.unknown == ["mars", "月球"]
+
+
+def test_language_for() -> None:
+    assert language_for("zh-hans", "en") == "zh"
+    assert language_for("zh-TW", "en") == "zh"
+    assert language_for("ru", "zh") == "en"
+    assert language_for(None, "zh") == "zh"
+
+
+def test_ui_catalogs_define_the_same_messages() -> None:
+    translator = Translator()
+    zh, en = (translator.message_ids(language) for language in LANGUAGES)
+    assert zh == en
+    assert len(zh) > 50
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [("<b>a</b> &amp; b", 5), ("😀", 2), ("a &lt;b&gt;", 5), ('<a href="https://x.cn">x</a>', 1),
+     ('<span class="tg-spoiler">s</span>', 1), ("<blockquote expandable>q</blockquote>", 1)],
+)  # fmt: skip
+def test_telegram_html_length(text: str, length: int) -> None:
+    assert check_telegram_html(text) == length
+
+
+@pytest.mark.parametrize(
+    "text", ["<script>x</script>", "a < b", "AT&T", "<b>open", "<b><i>x</b></i>", "", "<b> </b>", "x" * 4097]
+)
+def test_telegram_html_refused(text: str) -> None:
+    with pytest.raises(TelegramHtmlError):
+        check_telegram_html(text)
+
+
+def test_template_variables_are_escaped_and_required() -> None:
+    templates = MessageTemplates()
+    rendered = templates.render("gas_leak", "en", {"location": "<b>x</b>", "hotline": "96177"})
+    assert "&lt;b&gt;x&lt;/b&gt;" in rendered.text
+    with pytest.raises(TemplateProblem, match="hotline"):
+        templates.render("gas_leak", "zh", {"location": "x"})
+    with pytest.raises(TemplateProblem, match="too long|allows 4096"):
+        templates.render("gas_leak", "en", {"location": "x" * 5000, "hotline": "1"})
+
+
+def test_token_bucket() -> None:
+    buckets = TokenBuckets(rate=0.0001, burst=3)
+    assert [buckets.take(1) for _ in range(5)] == [True, True, True, False, False]
+    assert buckets.take(2) is True
