@@ -60,9 +60,9 @@ class StorageConfig(Section):
 class BotConfig(Section):
     default_language: Language = "zh"
     timezone: str = "Asia/Shanghai"
-    throttle_rate: Annotated[float, Field(gt=0)] = 2.0
+    throttle_rate: Annotated[float, Field(gt=0)] = 3.0
     """Updates per second one person may send on average before the bot ignores the excess."""
-    throttle_burst: Annotated[int, Field(ge=1)] = 5
+    throttle_burst: Annotated[int, Field(ge=1)] = 10
     """How many updates one person may send at once before throttling starts."""
 
     @field_validator("timezone")

@@ -92,13 +92,11 @@ async def test_start_when_subscribed_shows_subscription(bot: Application, person
         ("Heping", ["heping"]),
         ("和平", ["heping"]),
         ("Shenbei New District", ["shenbei"]),
-        ("tiexi, 沈河区 hunnan", ["tiexi", "shenhe", "hunnan"]),
+        ("hunnan, 沈河区 tiexi", ["shenhe", "tiexi", "hunnan"]),
         ("铁西区、于洪区", ["tiexi", "yuhong"]),
     ],
 )
-async def test_subscribe_by_id_or_name(
-    bot: Application, person: MakePerson, words: str, expected: list[str]
-) -> None:
+async def test_subscribe_by_id_or_name(bot: Application, person: MakePerson, words: str, expected: list[str]) -> None:
     anna = person(505)
     reply = await anna.say(f"/subscribe {words}")
     assert "Subscribed to" in reply["text"]
@@ -281,7 +279,7 @@ async def test_forged_callback_data_is_rechecked(bot: Application, api: FakeBotA
     answer = await anna.tap(picker, "kind:pirate")
     assert "no longer valid" in answer["text"]
     answer = await anna.tap(picker, "lang:fr")
-    assert "no longer valid" in answer["text"] or "Unknown language" in anna.current(picker)["text"]
+    assert "Unknown language fr" in anna.current(picker)["text"]
     stored = await subscribers_of(bot, 519)
     assert stored is not None and stored.districts == ()
 

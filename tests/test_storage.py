@@ -19,9 +19,7 @@ async def test_migrations_produce_the_declared_schema(tmp_path: Path) -> None:
     try:
         await database.upgrade()
         async with database.connect() as conn:
-            diff = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
+            diff = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
         assert diff == []
         assert await database.current_revision() == "0001"
     finally:
@@ -45,7 +43,9 @@ async def test_concurrent_writers_and_forget(tmp_path: Path) -> None:
     repo = SubscriberRepository(database)
     try:
         await asyncio.gather(*(repo.upsert_profile(n, language="zh") for n in range(50)))
-        results = await asyncio.gather(*(repo.add_districts(n % 5, ["heping", "tiexi"]) for n in range(50)))
+        results = await asyncio.gather(
+            *(repo.add_districts(n % 5, ["heping", "tiexi"], language="zh") for n in range(50))
+        )
         assert sum(len(r) for r in results) == 10  # each of chats 0..4 gains the two districts once
         business = await repo.upsert_profile(
             7,

@@ -80,7 +80,7 @@ def test_template_variables_are_escaped_and_required() -> None:
     assert "&lt;b&gt;x&lt;/b&gt;" in rendered.text
     with pytest.raises(TemplateProblem, match="hotline"):
         templates.render("gas_leak", "zh", {"location": "x"})
-    with pytest.raises(TemplateProblem, match="too long|allows 4096"):
+    with pytest.raises(TemplateProblem, match=r"allows 4096"):
         templates.render("gas_leak", "en", {"location": "x" * 5000, "hotline": "1"})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from alertbot.config import Language
@@ -10,9 +12,25 @@ from alertbot.errors import AppError, UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.storage.subscribers import SubscriberRepository
 
+LANGUAGE_CACHE_SIZE = 100_000
+
 
 class InvalidBusinessNameError(AppError):
     """The business name is empty or too long."""
+
+
+class LanguageCache(OrderedDict[int, Language | None]):
+    """A bounded map chat id -> stored language; the oldest entries go first when it is full."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self._size = size
+
+    def __setitem__(self, key: int, value: Language | None) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self._size:
+            self.popitem(last=False)
 
 
 class SubscriptionService:
@@ -21,15 +39,29 @@ class SubscriptionService:
     def __init__(self, repository: SubscriberRepository, districts: DistrictDirectory) -> None:
         self._repo = repository
         self.districts = districts
+        # Every update needs the person's language; this service is the only writer of it, so it keeps
+        # a cache that its own writes keep true (None: nothing stored, use Telegram's language).
+        self._languages = LanguageCache(LANGUAGE_CACHE_SIZE)
 
     async def get(self, chat_id: int) -> Subscriber | None:
-        return await self._repo.get(chat_id)
+        """The subscriber, with districts in the configured order (as the picker shows them)."""
+        subscriber = await self._repo.get(chat_id)
+        if subscriber is None:
+            return None
+        ordered = tuple(d for d in self.districts.ids if d in subscriber.districts)
+        return dataclasses.replace(subscriber, districts=ordered)
 
     async def stored_language(self, chat_id: int) -> Language | None:
-        return await self._repo.language_of(chat_id)
+        if chat_id in self._languages:
+            return self._languages[chat_id]
+        language = await self._repo.language_of(chat_id)
+        self._languages[chat_id] = language
+        return language
 
     async def register_resident(self, chat_id: int, language: Language) -> Subscriber:
-        return await self._repo.upsert_profile(chat_id, language=language, kind=SubscriberKind.RESIDENT)
+        subscriber = await self._repo.upsert_profile(chat_id, language=language, kind=SubscriberKind.RESIDENT)
+        self._languages[chat_id] = subscriber.language
+        return subscriber
 
     async def register_business(
         self, chat_id: int, language: Language, category: BusinessCategory, name: str
@@ -37,20 +69,24 @@ class SubscriptionService:
         cleaned = " ".join(name.split())
         if not cleaned or len(cleaned) > BUSINESS_NAME_MAX:
             raise InvalidBusinessNameError(cleaned)
-        return await self._repo.upsert_profile(
+        subscriber = await self._repo.upsert_profile(
             chat_id,
             language=language,
             kind=SubscriberKind.BUSINESS,
             business_category=category,
             business_name=cleaned,
         )
+        self._languages[chat_id] = subscriber.language
+        return subscriber
 
     async def ensure(self, chat_id: int, language: Language) -> Subscriber:
         """The subscriber, created as a resident if new (used by /subscribe before onboarding)."""
-        existing = await self._repo.get(chat_id)
+        existing = await self.get(chat_id)
         if existing is not None:
             return existing
-        return await self._repo.upsert_profile(chat_id, language=language)
+        subscriber = await self._repo.upsert_profile(chat_id, language=language)
+        self._languages[chat_id] = subscriber.language
+        return subscriber
 
     def _check(self, district_ids: Iterable[str]) -> list[str]:
         ids = list(district_ids)
@@ -62,8 +98,9 @@ class SubscriptionService:
     async def subscribe(self, chat_id: int, language: Language, district_ids: Iterable[str]) -> list[str]:
         """Add districts (validated); returns the newly added ids."""
         ids = self._check(district_ids)
-        await self.ensure(chat_id, language)
-        return await self._repo.add_districts(chat_id, ids)
+        added = await self._repo.add_districts(chat_id, ids, language=language)
+        self._languages.pop(chat_id, None)  # the subscriber may be new: read its language afresh
+        return added
 
     async def unsubscribe(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:
         """Remove districts (None: all); returns the removed ids."""
@@ -81,10 +118,14 @@ class SubscriptionService:
     async def set_language(self, chat_id: int, language: Language) -> None:
         await self.ensure(chat_id, language)
         await self._repo.set_language(chat_id, language)
+        self._languages[chat_id] = language
 
     async def counts_by_district(self) -> dict[str, int]:
         """Active subscribers per district id."""
         return await self._repo.count_by_district()
 
     async def forget(self, chat_id: int) -> bool:
-        return await self._repo.forget(chat_id)
+        self._languages.pop(chat_id, None)
+        forgotten = await self._repo.forget(chat_id)
+        self._languages.pop(chat_id, None)
+        return forgotten

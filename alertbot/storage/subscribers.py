@@ -56,7 +56,7 @@ class SubscriberRepository:
             values["business_category"] = business_category.value if business_category else None
             values["business_name"] = business_name
         insert = self._insert(subscribers).values(
-            chat_id=chat_id, created_at=now, kind=SubscriberKind.RESIDENT.value, **values
+            {"chat_id": chat_id, "created_at": now, "kind": SubscriberKind.RESIDENT.value, **values}
         )
         statement = insert.on_conflict_do_update(index_elements=[subscribers.c.chat_id], set_=values)
         async with self._db.transaction() as conn:
@@ -73,21 +73,31 @@ class SubscriberRepository:
                 .values(language=language, updated_at=_now())
             )
 
-    async def add_districts(self, chat_id: int, district_ids: Iterable[str]) -> list[str]:
-        """Subscribe to the districts; returns those that were newly added."""
+    async def add_districts(self, chat_id: int, district_ids: Iterable[str], *, language: Language) -> list[str]:
+        """Subscribe to the districts (creating the subscriber if new); returns those newly added.
+
+        One short write transaction and no reads before it: this is the hot path when many people
+        subscribe at once.
+        """
         wanted = list(dict.fromkeys(district_ids))
+        if not wanted:
+            return []
+        now = _now()
+        new_subscriber = self._insert(subscribers).values(
+            chat_id=chat_id, language=language, kind=SubscriberKind.RESIDENT.value, created_at=now, updated_at=now
+        )
+        new_rows = (
+            self._insert(subscriptions)
+            .values([{"chat_id": chat_id, "district_id": d, "created_at": now} for d in wanted])
+            .on_conflict_do_nothing()
+            .returning(subscriptions.c.district_id)
+        )
         async with self._db.transaction() as conn:
-            existing = set(await self._district_ids(conn, chat_id))
-            added = [d for d in wanted if d not in existing]
+            await conn.execute(new_subscriber.on_conflict_do_nothing())
+            added = set((await conn.execute(new_rows)).scalars())
             if added:
-                now = _now()
-                await conn.execute(
-                    self._insert(subscriptions)
-                    .values([{"chat_id": chat_id, "district_id": d, "created_at": now} for d in added])
-                    .on_conflict_do_nothing()
-                )
                 await self._touch(conn, chat_id)
-        return added
+        return [d for d in wanted if d in added]
 
     async def remove_districts(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:
         """Unsubscribe from the districts (all of them when None); returns those that were removed."""
@@ -118,7 +128,7 @@ class SubscriberRepository:
                 .where(subscribers.c.active.is_(True))
                 .group_by(subscriptions.c.district_id)
             )
-            return dict(rows)
+            return {row[0]: row[1] for row in rows}
 
     async def _touch(self, conn: AsyncConnection, chat_id: int) -> None:
         await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(updated_at=_now()))

@@ -14,10 +14,8 @@ from alertbot.config import AppConfig
 from alertbot.i18n import Translator, language_for
 
 log = logging.getLogger(__name__)
-router = Router(name=__name__)
 
 
-@router.error(ExceptionTypeFilter(TelegramBadRequest))
 async def telegram_bad_request(event: ErrorEvent, translator: Translator, config: AppConfig) -> Any:
     # Two quick taps on the same button produce the same edit twice; Telegram refuses the second.
     if "message is not modified" in str(event.exception):
@@ -25,7 +23,6 @@ async def telegram_bad_request(event: ErrorEvent, translator: Translator, config
     return await unexpected(event, translator, config)
 
 
-@router.error()
 async def unexpected(event: ErrorEvent, translator: Translator, config: AppConfig) -> bool:
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     update = event.update
@@ -41,3 +38,11 @@ async def unexpected(event: ErrorEvent, translator: Translator, config: AppConfi
     except Exception:  # the apology is best effort; the original error is already logged
         log.warning("could not tell chat %s about the failure", message.chat.id)
     return True
+
+
+def build_router() -> Router:
+    """A fresh router with the error handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.error.register(telegram_bad_request, ExceptionTypeFilter(TelegramBadRequest))
+    router.error.register(unexpected)
+    return router

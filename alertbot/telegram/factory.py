@@ -59,7 +59,7 @@ def create_dispatcher(
         observer.outer_middleware(ThrottlingMiddleware(buckets, translator, default_language))
         observer.outer_middleware(LanguageMiddleware(translator, default_language))
     dispatcher.message.outer_middleware(CommandLeavesFlowMiddleware())
-    dispatcher.include_routers(errors.router, *handlers.routers())
+    dispatcher.include_routers(errors.build_router(), *handlers.routers())
 
     async def on_startup(bot: Bot) -> None:
         await register_default_commands(bot, translator, default_language, officials)

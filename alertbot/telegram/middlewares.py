@@ -90,4 +90,5 @@ class CommandLeavesFlowMiddleware(BaseMiddleware):
         state: FSMContext | None = data.get("state")
         if isinstance(event, Message) and (event.text or "").startswith("/") and state is not None:
             await state.clear()
+            data["raw_state"] = None  # state filters read this value, taken before the clear
         return await handler(event, data)

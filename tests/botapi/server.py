@@ -129,6 +129,8 @@ class FakeBotAPI:
     * ``spec_violations`` - problems found by :class:`SpecChecker` in those calls;
     * ``errors`` - ``(method, params, ApiError)`` for every call answered with an error;
     * ``uploads`` - ``(method, UploadedFile)`` for every file uploaded;
+    * ``dropped_updates`` - injected updates discarded because the bot's ``allowed_updates``
+      excludes their type (a handler for them is probably not registered);
     * ``rate_limited`` - number of 429s produced by :meth:`set_rate_limit` limits;
     * ``send_times`` - ``time.monotonic()`` of every accepted message send.
     """
@@ -152,6 +154,7 @@ class FakeBotAPI:
         self.spec_violations: list[str] = []
         self.errors: list[tuple[str, JSON, ApiError]] = []
         self.uploads: list[tuple[str, UploadedFile]] = []
+        self.dropped_updates: list[JSON] = []
         self.rate_limited = 0
         self.send_times: list[float] = []
 
@@ -216,7 +219,7 @@ class FakeBotAPI:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
 
@@ -475,6 +478,7 @@ class FakeBotAPI:
             "allow_paid_broadcast": bool(params.get("allow_paid_broadcast", False)),
             "protect_content": bool(params.get("protect_content", False)),
             "date": int(time.time()),
+            "sent_at": time.monotonic(),
             "edit_date": None,
             "edits": [],
             "deleted": False,
@@ -530,8 +534,13 @@ class FakeBotAPI:
 
     def _enqueue(self, update: JSON) -> JSON:
         update = {"update_id": next(self._update_ids), **update}
-        self._updates.append(update)
-        self._notify()
+        # Like Telegram, allowed_updates (from the latest getUpdates/setWebhook) filters updates as they
+        # are created; updates already queued when it changes are still delivered.
+        if (update.keys() - {"update_id"}) & self._allowed_updates:
+            self._updates.append(update)
+            self._notify()
+        else:
+            self.dropped_updates.append(update)
         return update
 
     # ------------------------------------------------------------------ Bot API methods
@@ -546,8 +555,6 @@ class FakeBotAPI:
         }
 
     def _deliverable(self, limit: int) -> list[JSON]:
-        # Updates of types the bot did not ask for are dropped, as Telegram does.
-        self._updates = [u for u in self._updates if (u.keys() - {"update_id"}) & self._allowed_updates]
         return self._updates[:limit]
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
@@ -582,8 +589,10 @@ class FakeBotAPI:
 
     async def _set_webhook(self, params: JSON) -> bool:
         self._webhook = {"url": str(params.get("url", ""))}
-        if isinstance(params.get("allowed_updates"), list):
-            self._webhook["allowed_updates"] = params["allowed_updates"]
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._webhook["allowed_updates"] = allowed
+            self._allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATE_TYPES
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
@@ -959,7 +968,7 @@ class FakeBotAPI:
         chat_id: int,
         *,
         contains: str | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the wait, not for I/O
+        timeout: float = 5.0,
         after: int | None = None,
     ) -> JSON:
         """Wait for a bot message in *chat_id* (sent or edited, possibly already there).
@@ -987,7 +996,18 @@ class FakeBotAPI:
             )
         return found
 
-    async def wait_for_answer(self, callback_query_id: str, timeout: float = 5.0) -> JSON:  # noqa: ASYNC109
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until ``predicate()`` (re-evaluated after every change) is truthy; return its value.
+
+        One waiter for many chats: cheaper than many ``wait_for_message`` calls, which would all wake
+        on every message. Raises ``AssertionError`` on timeout.
+        """
+        found = await self._wait_until(predicate, timeout)
+        if not found:
+            raise AssertionError(f"condition not met within {timeout}s")
+        return found
+
+    async def wait_for_answer(self, callback_query_id: str, timeout: float = 5.0) -> JSON:
         """Wait until the bot answers callback query *callback_query_id*; return the answer's params."""
         found = await self._wait_until(lambda: self._answers.get(callback_query_id), timeout)
         if found is None:

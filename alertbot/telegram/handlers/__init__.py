@@ -8,4 +8,6 @@ from alertbot.telegram.handlers import districts, fallback, help, onboarding, pr
 
 
 def routers() -> list[Router]:
-    return [onboarding.router, districts.router, profile.router, help.router, fallback.router]
+    """Fresh routers for one Dispatcher; the fallback router is last because it takes whatever is left."""
+    modules = (onboarding, districts, profile, help, fallback)
+    return [module.build_router() for module in modules]

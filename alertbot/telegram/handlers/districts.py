@@ -16,8 +16,6 @@ from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names, join_names, valid_districts
 from alertbot.telegram.keyboards import district_picker, unsubscribe_picker
 
-router = private_chats_only(Router(name=__name__))
-
 ALL_WORDS = {"all", "全部", "所有"}
 
 
@@ -29,7 +27,6 @@ def _unknown(l10n: Texts, subscriptions: SubscriptionService, error: UnknownDist
     )
 
 
-@router.message(Command("subscribe"))
 async def subscribe(message: Message, command: CommandObject, l10n: Texts, subscriptions: SubscriptionService) -> None:
     chat_id, directory = message.chat.id, subscriptions.districts
     if not command.args:
@@ -54,7 +51,6 @@ async def subscribe(message: Message, command: CommandObject, l10n: Texts, subsc
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("unsubscribe"))
 async def unsubscribe(
     message: Message, command: CommandObject, l10n: Texts, subscriptions: SubscriptionService
 ) -> None:
@@ -88,7 +84,6 @@ async def unsubscribe(
     await message.answer("\n".join(lines))
 
 
-@router.callback_query(DistrictToggle.filter())
 async def toggle_district(
     query: CallbackQuery,
     callback_data: DistrictToggle,
@@ -121,7 +116,6 @@ async def toggle_district(
     )
 
 
-@router.callback_query(PickerDone.filter())
 async def picker_done(
     query: CallbackQuery,
     state: FSMContext,
@@ -140,8 +134,18 @@ async def picker_done(
     await query.message.edit_text(l10n("onboarding-done", districts=names))
 
 
-@router.callback_query(UnsubscribeAll.filter())
 async def unsubscribe_all(query: CallbackQuery, l10n: Texts, subscriptions: SubscriptionService) -> None:
     assert isinstance(query.message, Message)
     await subscriptions.unsubscribe(query.message.chat.id, None)
     await query.message.edit_text(l10n("unsubscribed-all"))
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = private_chats_only(Router(name=__name__))
+    router.message.register(subscribe, Command("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"))
+    router.callback_query.register(toggle_district, DistrictToggle.filter())
+    router.callback_query.register(picker_done, PickerDone.filter())
+    router.callback_query.register(unsubscribe_all, UnsubscribeAll.filter())
+    return router

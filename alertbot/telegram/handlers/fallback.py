@@ -12,20 +12,24 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.i18n import Texts
 
-router = Router(name=__name__)
 
-
-@router.message(F.chat.type != ChatType.PRIVATE, F.text.startswith("/"))
 async def group_command(message: Message, l10n: Texts) -> None:
     await message.answer(l10n("private-only"))
 
 
-@router.message(F.chat.type == ChatType.PRIVATE)
 async def unknown_input(message: Message, l10n: Texts) -> None:
     await message.answer(l10n("unknown-command"))
 
 
-@router.callback_query()
 async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
     callback_answer.text = l10n.plain("button-expired")
     callback_answer.show_alert = True
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.message.register(group_command, F.chat.type != ChatType.PRIVATE, F.text.startswith("/"))
+    router.message.register(unknown_input, F.chat.type == ChatType.PRIVATE)
+    router.callback_query.register(unknown_button)
+    return router

@@ -11,10 +11,7 @@ from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.formatting import district_names
 
-router = Router(name=__name__)
 
-
-@router.message(Command("help"))
 async def show_help(
     message: Message, l10n: Texts, officials: OfficialDirectory, subscriptions: SubscriptionService
 ) -> None:
@@ -27,3 +24,10 @@ async def show_help(
             scope = district_names(subscriptions.districts, official.districts, l10n.language)
         text += "\n\n" + l10n("help-official", role=l10n.plain(f"help-role-{official.role}"), scope=scope)
     await message.answer(text)
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = Router(name=__name__)
+    router.message.register(show_help, Command("help"))
+    return router

@@ -16,10 +16,7 @@ from alertbot.telegram.handlers.profile import profile_text
 from alertbot.telegram.keyboards import category_keyboard, district_picker, kind_keyboard
 from alertbot.telegram.states import Onboarding
 
-router = private_chats_only(Router(name=__name__))
 
-
-@router.message(CommandStart())
 async def start(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
     subscriber = await subscriptions.get(message.chat.id)
     if subscriber is not None and subscriber.districts:
@@ -30,7 +27,6 @@ async def start(message: Message, state: FSMContext, l10n: Texts, subscriptions:
     await message.answer(l10n("welcome"), reply_markup=kind_keyboard(l10n))
 
 
-@router.callback_query(KindChoice.filter())
 async def choose_kind(
     query: CallbackQuery,
     callback_data: KindChoice,
@@ -51,7 +47,6 @@ async def choose_kind(
     )
 
 
-@router.callback_query(CategoryChoice.filter())
 async def choose_category(query: CallbackQuery, callback_data: CategoryChoice, state: FSMContext, l10n: Texts) -> None:
     assert isinstance(query.message, Message)
     await state.set_state(Onboarding.business_name)
@@ -59,7 +54,6 @@ async def choose_category(query: CallbackQuery, callback_data: CategoryChoice, s
     await query.message.edit_text(l10n("ask-business-name", max=BUSINESS_NAME_MAX))
 
 
-@router.message(Onboarding.business_name, F.text)
 async def business_name(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
     data = await state.get_data()
     category = BusinessCategory(data.get("category", BusinessCategory.OTHER.value))
@@ -75,6 +69,16 @@ async def business_name(message: Message, state: FSMContext, l10n: Texts, subscr
     )
 
 
-@router.message(Onboarding.business_name)
 async def business_name_not_text(message: Message, l10n: Texts) -> None:
     await message.answer(l10n("business-name-not-text"))
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = private_chats_only(Router(name=__name__))
+    router.message.register(start, CommandStart())
+    router.callback_query.register(choose_kind, KindChoice.filter())
+    router.callback_query.register(choose_category, CategoryChoice.filter())
+    router.message.register(business_name, Onboarding.business_name, F.text)
+    router.message.register(business_name_not_text, Onboarding.business_name)
+    return router

@@ -21,8 +21,6 @@ from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
 from alertbot.telegram.keyboards import forget_keyboard, language_keyboard
 
-router = private_chats_only(Router(name=__name__))
-
 LANGUAGE_WORDS: dict[str, Language] = {
     "zh": "zh", "cn": "zh", "中文": "zh", "汉语": "zh", "chinese": "zh",
     "en": "en", "english": "en", "英文": "en", "英语": "en",
@@ -44,10 +42,9 @@ def profile_text(l10n: Texts, districts: DistrictDirectory, subscriber: Subscrib
     return l10n.translator(l10n.language, "mysubs", districts=names, kind=kind, language=language)
 
 
-@router.message(Command("mysubs"))
 async def my_subscriptions(message: Message, l10n: Texts, subscriptions: SubscriptionService) -> None:
     subscriber = await subscriptions.get(message.chat.id)
-    if subscriber is None or not subscriber.districts:
+    if subscriber is None:
         await message.answer(l10n("no-subscriptions"))
         return
     await message.answer(profile_text(l10n, subscriptions.districts, subscriber))
@@ -66,7 +63,6 @@ async def _switch_language(
     await set_chat_commands(bot, l10n.translator, chat_id, language, official=officials.is_official(chat_id))
 
 
-@router.message(Command("language"))
 async def language(
     message: Message,
     command: CommandObject,
@@ -86,7 +82,6 @@ async def language(
     await message.answer(Texts(l10n.translator, chosen)("language-set"))
 
 
-@router.callback_query(LanguageChoice.filter())
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageChoice,
@@ -104,12 +99,10 @@ async def language_chosen(
     await query.message.edit_text(Texts(l10n.translator, chosen)("language-set"))
 
 
-@router.message(Command("forgetme"))
 async def forget_me(message: Message, l10n: Texts) -> None:
     await message.answer(l10n("forgetme-confirm"), reply_markup=forget_keyboard(l10n))
 
 
-@router.callback_query(ForgetChoice.filter())
 async def forget_chosen(
     query: CallbackQuery,
     callback_data: ForgetChoice,
@@ -134,3 +127,14 @@ async def forget_chosen(
     else:
         await clear_chat_commands(bot, chat_id)
     await query.message.edit_text(l10n("forgetme-done"))
+
+
+def build_router() -> Router:
+    """A fresh router with this module's handlers (one per Dispatcher)."""
+    router = private_chats_only(Router(name=__name__))
+    router.message.register(my_subscriptions, Command("mysubs"))
+    router.message.register(language, Command("language"))
+    router.callback_query.register(language_chosen, LanguageChoice.filter())
+    router.message.register(forget_me, Command("forgetme"))
+    router.callback_query.register(forget_chosen, ForgetChoice.filter())
+    return router

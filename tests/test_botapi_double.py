@@ -1,0 +1,498 @@
+"""Tests of the Telegram Bot API test double itself (real HTTP, real aiogram client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.filters import CommandStart
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MenuButtonCommands,
+    Message,
+)
+
+from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError
+from tests.botapi.html import parse_html
+
+
+class _QuickCloseSession(AiohttpSession):
+    """AiohttpSession without the 250 ms grace sleep on close (no TLS here), to keep tests fast."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def tgbot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
+    bot = Bot(fake.token, session=_QuickCloseSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    yield bot
+    await bot.session.close()
+    fake.assert_no_spec_violations()
+
+
+def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=data)] for text, data in buttons]
+    )
+
+
+# ---------------------------------------------------------------------------- basics
+
+
+async def test_get_me(fake: FakeBotAPI, tgbot: Bot) -> None:
+    me = await tgbot.get_me()
+    assert (me.id, me.username, me.is_bot) == (123456, "alertbot_test_bot", True)
+    assert fake.base_url.startswith("http://127.0.0.1:")
+    assert fake.requests == [("getMe", {})]
+
+
+async def test_send_message_is_returned_and_stored(fake: FakeBotAPI, tgbot: Bot) -> None:
+    sent = await tgbot.send_message(42, "Hello", disable_notification=True, reply_markup=keyboard(("OK", "ok:1")))
+    assert isinstance(sent, Message)
+    assert (sent.message_id, sent.chat.id, sent.text) == (1, 42, "Hello")
+    assert sent.reply_markup is not None and sent.reply_markup.inline_keyboard[0][0].callback_data == "ok:1"
+
+    second = await tgbot.send_message(42, "Again", allow_paid_broadcast=True)
+    other_chat = await tgbot.send_message(43, "Other")
+    assert (second.message_id, other_chat.message_id) == (2, 1)  # ids increase per chat
+
+    first, again = fake.messages(42)
+    assert first["text"] == "Hello" and first["parse_mode"] is None
+    assert first["disable_notification"] is True and first["allow_paid_broadcast"] is False
+    assert first["reply_markup"] == {"inline_keyboard": [[{"text": "OK", "callback_data": "ok:1"}]]}
+    assert again["allow_paid_broadcast"] is True and again["reply_markup"] is None
+    assert first["edits"] == [] and isinstance(first["date"], int)
+    method, params = fake.requests[0]
+    assert method == "sendMessage" and params["chat_id"] == 42 and isinstance(params["reply_markup"], dict)
+    assert fake.buttons(first) == [("OK", "ok:1")]
+
+
+async def test_edit_message_text(fake: FakeBotAPI, tgbot: Bot) -> None:
+    sent = await tgbot.send_message(7, "Pick one", reply_markup=keyboard(("A", "a")))
+    edited = await tgbot.edit_message_text(
+        "Picked <b>A</b>", chat_id=7, message_id=sent.message_id, parse_mode="HTML", reply_markup=keyboard(("B", "b"))
+    )
+    assert isinstance(edited, Message) and edited.text == "Picked A" and edited.edit_date is not None
+    stored = fake.messages(7)[0]
+    assert stored["text"] == "Picked <b>A</b>" and stored["plain_text"] == "Picked A"
+    assert stored["parse_mode"] == "HTML" and fake.buttons(stored) == [("B", "b")]
+    assert [edit["text"] for edit in stored["edits"]] == ["Pick one"]
+
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await tgbot.edit_message_text(
+            "Picked <b>A</b>",
+            chat_id=7,
+            message_id=sent.message_id,
+            parse_mode="HTML",
+            reply_markup=keyboard(("B", "b")),
+        )
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await tgbot.edit_message_text("x", chat_id=7, message_id=999)
+
+    # Like Telegram: editing the text without reply_markup removes the inline keyboard.
+    await tgbot.edit_message_text("Done", chat_id=7, message_id=sent.message_id)
+    assert fake.messages(7)[0]["reply_markup"] is None
+
+    await tgbot.edit_message_reply_markup(chat_id=7, message_id=sent.message_id, reply_markup=keyboard(("C", "c")))
+    assert fake.buttons(fake.messages(7)[0]) == [("C", "c")]
+    assert len(fake.messages(7)[0]["edits"]) == 3
+
+    assert await tgbot.delete_message(7, sent.message_id) is True
+    assert fake.messages(7) == []
+    with pytest.raises(TelegramBadRequest, match="message to delete not found"):
+        await tgbot.delete_message(7, sent.message_id)
+
+
+# ---------------------------------------------------------------------------- limits and HTML
+
+
+async def test_html_length_is_counted_after_entities(fake: FakeBotAPI, tgbot: Bot) -> None:
+    await tgbot.send_message(1, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
+    await tgbot.send_message(1, "&lt;" * 4096, parse_mode="HTML")
+    await tgbot.send_message(1, "😀" * 2048)  # 4096 UTF-16 code units
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await tgbot.send_message(1, "<i>" + "x" * 4097 + "</i>", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await tgbot.send_message(1, "😀" * 2048 + "x")
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await tgbot.send_message(1, "<b> </b>", parse_mode="HTML")
+    assert len(fake.messages(1)) == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<b>unclosed", "a < b", "Tom & Jerry", "<div>x</div>", '<span class="x">x</span>', "x</b>", "<b>x</i>"],
+)
+async def test_bad_html_is_rejected(tgbot: Bot, text: str) -> None:
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await tgbot.send_message(1, text, parse_mode="HTML")
+
+
+async def test_supported_html_is_parsed_into_entities(tgbot: Bot) -> None:
+    text = (
+        '<a href="https://example.org/?a=1&amp;b=2">link</a> <tg-spoiler>s</tg-spoiler> '
+        '<span class="tg-spoiler">s</span> <blockquote expandable>q</blockquote> '
+        '<pre><code class="language-python">x = 1</code></pre> &#128512;&#x1F600; &quot;<u>u</u>'
+    )
+    sent = await tgbot.send_message(1, text, parse_mode="HTML")
+    assert sent.text == 'link s s q x = 1 😀😀 "u'
+    types = [(e.type, e.url or e.language) for e in sent.entities or []]
+    assert types == [
+        ("text_link", "https://example.org/?a=1&b=2"),
+        ("spoiler", None),
+        ("spoiler", None),
+        ("expandable_blockquote", None),
+        ("pre", "python"),
+        ("underline", None),
+    ]
+    assert (sent.entities or [])[-1].offset == 23  # each emoji counts as two UTF-16 units
+
+
+def test_parse_html_strips_and_reports_offsets() -> None:
+    parsed = parse_html("  <b>😀 hi</b>  ")
+    assert parsed.text == "😀 hi" and parsed.length == 5
+    assert parsed.entities == [{"type": "bold", "offset": 0, "length": 5}]
+
+
+async def test_callback_data_limit_is_64_bytes(fake: FakeBotAPI, tgbot: Bot) -> None:
+    await tgbot.send_message(1, "ok", reply_markup=keyboard(("x", "é" * 32)))  # 64 bytes
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await tgbot.send_message(1, "too long", reply_markup=keyboard(("x", "é" * 33)))
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await tgbot.send_message(1, "empty", reply_markup=keyboard(("x", "")))
+    assert len(fake.messages(1)) == 1
+
+
+# ---------------------------------------------------------------------------- error injection
+
+
+@pytest.mark.parametrize(
+    ("error", "exc_type"),
+    [
+        (ApiError.blocked(), TelegramForbiddenError),
+        (ApiError.deactivated(), TelegramForbiddenError),
+        (ApiError.chat_not_found(), TelegramBadRequest),
+        (ApiError.server_error(), TelegramServerError),
+        (ApiError.bad_gateway(), TelegramServerError),
+    ],
+)
+async def test_injected_errors_surface_as_aiogram_exceptions(
+    fake: FakeBotAPI, tgbot: Bot, error: ApiError, exc_type: type[Exception]
+) -> None:
+    fake.fail_next("sendMessage", error)
+    with pytest.raises(exc_type) as info:
+        await tgbot.send_message(5, "hi")
+    assert error.description in str(info.value)
+    await tgbot.send_message(5, "hi")  # only the next call failed
+    assert len(fake.messages(5)) == 1 and fake.errors[0][2] is error
+
+
+async def test_retry_after_and_migrate(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.fail_next("sendMessage", ApiError.too_many_requests(7), times=2)
+    for _ in range(2):
+        with pytest.raises(TelegramRetryAfter) as retry:
+            await tgbot.send_message(5, "hi")
+        assert retry.value.retry_after == 7 and "Too Many Requests: retry after 7" in str(retry.value)
+    await tgbot.send_message(5, "hi")
+
+    fake.fail_next("sendMessage", ApiError.migrated(-1001234567890), chat_id=-100)
+    await tgbot.send_message(-200, "other group is unaffected")
+    with pytest.raises(TelegramMigrateToChat) as migrated:
+        await tgbot.send_message(-100, "hi")
+    assert migrated.value.migrate_to_chat_id == -1001234567890
+
+
+async def test_block_deactivate_forget(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.block(5)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await tgbot.send_message(5, "hi")
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await tgbot.send_message(5, "hi again")
+    fake.unblock(5)
+    await tgbot.send_message(5, "hi")
+    fake.deactivate(6)
+    with pytest.raises(TelegramForbiddenError, match="user is deactivated"):
+        await tgbot.send_chat_action(6, "typing")
+    fake.forget_chat(8)
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await tgbot.get_chat(8)
+
+
+async def test_delay_makes_client_time_out(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.delay("sendMessage", 0.3)
+    started = time.monotonic()
+    await tgbot.send_message(5, "slow")
+    assert time.monotonic() - started >= 0.3
+    fake.delay("sendMessage", 0)
+    with pytest.raises(asyncio.TimeoutError):
+        fake.delay("getChat", 5)
+        await asyncio.wait_for(tgbot.get_chat(5), 0.1)
+
+
+# ---------------------------------------------------------------------------- updates
+
+
+async def test_get_updates_long_polling_and_offsets(fake: FakeBotAPI, tgbot: Bot) -> None:
+    assert await tgbot.get_updates(timeout=0) == []
+
+    poll = asyncio.create_task(tgbot.get_updates(timeout=5))
+    await asyncio.sleep(0.05)
+    assert not poll.done()  # the long poll is waiting
+    started = time.monotonic()
+    injected = fake.send_text(42, "/start@alertbot_test_bot payload", first_name="Ann")
+    updates = await poll
+    assert time.monotonic() - started < 1
+    assert [u.update_id for u in updates] == [injected["update_id"]]
+    message = updates[0].message
+    assert message is not None and message.text == "/start@alertbot_test_bot payload"
+    assert message.chat.id == 42 and message.from_user is not None and message.from_user.first_name == "Ann"
+    assert [(e.type, e.offset, e.length) for e in message.entities or []] == [("bot_command", 0, 24)]
+
+    assert fake.pending_updates() == 1  # delivered but not confirmed yet
+    assert await tgbot.get_updates(offset=updates[0].update_id + 1, timeout=0) == []
+    assert fake.pending_updates() == 0
+
+    for i in range(3):
+        fake.send_text(42, f"m{i}")
+    batch = await tgbot.get_updates(limit=2, allowed_updates=["callback_query"], timeout=0)
+    assert [u.message.text for u in batch if u.message] == ["m0", "m1"]  # queued before the filter changed
+    sent = await tgbot.send_message(42, "menu", reply_markup=keyboard(("Go", "go")))
+    fake.tap(42, sent.message_id, "Go")
+    fake.send_text(42, "not wanted any more")
+    assert [u["message"]["text"] for u in fake.dropped_updates] == ["not wanted any more"]
+    rest = await tgbot.get_updates(offset=batch[-1].update_id + 1, timeout=0)
+    assert [(u.message is not None, u.callback_query is not None) for u in rest] == [(True, False), (False, True)]
+    only_callbacks = rest[1:]
+
+    started = time.monotonic()
+    assert await tgbot.get_updates(offset=only_callbacks[0].update_id + 1, timeout=1) == []
+    assert time.monotonic() - started >= 0.9  # the timeout was honoured
+    await tgbot.answer_callback_query(only_callbacks[0].callback_query.id)  # type: ignore[union-attr]
+
+
+async def test_tap_uses_button_callback_data(fake: FakeBotAPI, tgbot: Bot) -> None:
+    sent = await tgbot.send_message(
+        42, "Language?", reply_markup=keyboard(("English", "lang:en"), ("Deutsch", "lang:de"))
+    )
+    stored = fake.messages(42)[0]
+    assert fake.buttons(stored) == [("English", "lang:en"), ("Deutsch", "lang:de")]
+
+    by_text = fake.tap(42, stored, "Deutsch")
+    forged = fake.tap(42, sent.message_id, "lang:xx")
+    updates = await tgbot.get_updates(timeout=0)
+    queries = [u.callback_query for u in updates]
+    assert [(q.id, q.data) for q in queries if q] == [(by_text, "lang:de"), (forged, "lang:xx")]
+    assert queries[0] is not None and isinstance(queries[0].message, Message)
+    assert queries[0].message.message_id == sent.message_id
+    assert fake.unanswered_callbacks() == [by_text, forged]
+
+    answering = asyncio.create_task(fake.wait_for_answer(by_text))
+    await tgbot.answer_callback_query(by_text, text="Sprache: Deutsch")
+    assert (await answering)["text"] == "Sprache: Deutsch"
+    assert fake.unanswered_callbacks() == [forged]
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
+        await tgbot.answer_callback_query(forged, text="x" * 201)
+    await tgbot.answer_callback_query(forged)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await tgbot.answer_callback_query(forged)
+
+    with pytest.raises(AssertionError, match="no bot message #99 in chat 42"):
+        fake.tap(42, 99, "English")
+
+
+async def test_wait_for_message(fake: FakeBotAPI, tgbot: Bot) -> None:
+    first = await tgbot.send_message(3, "one")
+    waiting = asyncio.create_task(fake.wait_for_message(3, contains="two", after=first.message_id))
+    await asyncio.sleep(0.01)
+    await tgbot.send_message(3, "two")
+    assert (await waiting)["text"] == "two"
+    edited = asyncio.create_task(fake.wait_for_message(3, contains="edited"))
+    await tgbot.edit_message_text("one, edited", chat_id=3, message_id=first.message_id)
+    assert (await edited)["message_id"] == first.message_id
+    with pytest.raises(AssertionError, match=r"No bot message containing 'three' in chat 3(.|\n)*#2: 'two'"):
+        await fake.wait_for_message(3, contains="three", timeout=0.05)
+
+
+# ---------------------------------------------------------------------------- other methods
+
+
+async def test_other_methods(fake: FakeBotAPI, tgbot: Bot) -> None:
+    commands = [BotCommand(command="start", description="Start"), BotCommand(command="help", description="Help")]
+    await tgbot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code="de")
+    assert await tgbot.get_my_commands() == []
+    got = await tgbot.get_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="de")
+    assert [c.command for c in got] == ["start", "help"]
+    assert fake.commands({"type": "all_private_chats"}, "de") == [
+        {"command": "start", "description": "Start"},
+        {"command": "help", "description": "Help"},
+    ]
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await tgbot.set_my_commands([BotCommand(command="Start", description="x")])
+    await tgbot.delete_my_commands(scope=BotCommandScopeAllPrivateChats(), language_code="de")
+    assert fake.commands({"type": "all_private_chats"}, "de") == []
+
+    assert await tgbot.delete_webhook(drop_pending_updates=True) is True
+    assert (await tgbot.get_webhook_info()).url == ""
+    assert await tgbot.send_chat_action(42, "typing") is True
+    assert await tgbot.set_chat_menu_button(chat_id=42, menu_button=MenuButtonCommands()) is True
+    assert fake.menu_button(42) == {"type": "commands"}
+    chat = await tgbot.get_chat(42)
+    assert chat.id == 42 and chat.type == "private"
+    assert await tgbot.set_my_description("An alert bot") is True  # generic spec method
+
+    photo = await tgbot.send_photo(
+        42, BufferedInputFile(b"\x89PNG...", "warning.png"), caption="<b>Gas</b>", parse_mode="HTML"
+    )
+    assert photo.photo and photo.caption == "Gas"
+    document = await tgbot.send_document(42, BufferedInputFile(b"%PDF-1.4", "leaflet.pdf"))
+    assert document.document is not None and document.document.file_name == "leaflet.pdf"
+    stored_photo, stored_document = fake.messages(42)
+    assert stored_photo["file"].data == b"\x89PNG..." and stored_document["file"].filename == "leaflet.pdf"
+    assert [method for method, _ in fake.uploads] == ["sendPhoto", "sendDocument"]
+    await tgbot.send_photo(42, photo.photo[-1].file_id)  # re-send by file_id
+    assert fake.messages(42)[-1]["file"] == photo.photo[-1].file_id
+
+
+# ---------------------------------------------------------------------------- raw HTTP and the spec
+
+
+async def test_raw_http_and_spec_violations(fake: FakeBotAPI) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(fake.url("sendMessage"), data={"text": "hi"}) as resp:
+            assert resp.status == 400
+            assert await resp.json() == {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+        async with http.post(fake.url("sendMessage"), json={"chat_id": 9, "text": "json", "colour": "red"}) as resp:
+            body = await resp.json()
+            assert body["ok"] is True and body["result"]["text"] == "json"
+        async with http.post(fake.url("sendMesage"), data={"chat_id": "9"}) as resp:
+            assert resp.status == 404
+            assert (await resp.json())["description"] == "Not Found: method not found"
+        async with http.post(fake.url("getMe", token="1:WRONG")) as resp:
+            assert resp.status == 401 and (await resp.json())["description"] == "Unauthorized"
+        async with http.get(fake.url("getme")) as resp:  # method names are case-insensitive
+            assert (await resp.json())["result"]["id"] == fake.bot_id
+
+    assert fake.spec_violations == [
+        "sendMessage: required parameter 'chat_id' is missing",
+        "sendMessage: parameter 'colour' is not a parameter of this method",
+        "sendMesage: method is not in the Bot API spec (Bot API 10.1)",
+    ]
+    with pytest.raises(AssertionError, match="spec violations"):
+        fake.assert_no_spec_violations()
+
+
+def test_spec_checker(tmp_path: Path) -> None:
+    spec = SpecChecker()
+    assert spec.version == "Bot API 10.1" and spec.canonical("SENDMESSAGE") == "sendMessage"
+    assert spec.check("sendMessage", {"chat_id": 1, "text": "x", "disable_notification": "yes"}) == [
+        "sendMessage: parameter 'disable_notification' should be Boolean, got 'yes'"
+    ]
+    assert spec.decode("sendMessage", "reply_markup", '{"inline_keyboard": []}') == {"inline_keyboard": []}
+    assert spec.decode("sendMessage", "text", "123") == "123"
+    with pytest.raises(SpecNotFoundError, match="spec not found"):
+        SpecChecker(tmp_path / "missing.json")
+
+
+# ---------------------------------------------------------------------------- rate limiting
+
+
+async def test_rate_limit_global_window(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit(global_per_sec=5, per_chat_per_sec=None, group_per_min=None)
+    for chat_id in range(1, 6):
+        await tgbot.send_message(chat_id, "hi")
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await tgbot.send_message(6, "hi")
+    assert retry.value.retry_after == 1 and fake.rate_limited == 1
+    await tgbot.send_message(6, "paid", allow_paid_broadcast=True)  # paid broadcasts have their own 1000/s
+    assert len(fake.send_times) == 6
+
+
+async def test_rate_limit_per_chat_and_group(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit()  # Telegram's defaults: ~1/s per chat with a burst of 3, 20/min per group
+    for _ in range(3):
+        await tgbot.send_message(1, "burst")
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await tgbot.send_message(1, "one too many")
+    assert retry.value.retry_after == 1
+    await tgbot.send_message(2, "another chat is fine")
+
+    fake.set_rate_limit(global_per_sec=None, per_chat_per_sec=None, group_per_min=3)
+    for _ in range(3):
+        await tgbot.send_message(-100, "group")
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await tgbot.send_message(-100, "group")
+    assert 55 <= retry.value.retry_after <= 60
+    assert fake.rate_limited == 2
+
+
+async def test_rate_limit_not_hit_when_paced(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit(global_per_sec=None, per_chat_per_sec=10, group_per_min=None)
+    for _ in range(10):
+        await tgbot.send_message(1, "burst")
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.send_message(1, "burst")
+    for _ in range(3):
+        await asyncio.sleep(0.12)
+        await tgbot.send_message(1, "paced")
+    assert fake.rate_limited == 1 and len(fake.send_times) == 13
+    assert fake.send_times == sorted(fake.send_times)
+
+
+# ---------------------------------------------------------------------------- aiogram Dispatcher
+
+
+async def test_dispatcher_polls_the_double(fake: FakeBotAPI, tgbot: Bot) -> None:
+    dp = Dispatcher()
+
+    @dp.message(CommandStart())
+    async def start(message: Message) -> None:
+        await message.answer("Hello, <b>friend</b>!", parse_mode="HTML", reply_markup=keyboard(("Thanks", "thx")))
+
+    @dp.callback_query(F.data == "thx")
+    async def thanks(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        await query.message.edit_text("You're welcome")
+        await query.answer("😊")
+
+    polling = asyncio.create_task(dp.start_polling(tgbot, handle_signals=False))
+    try:
+        fake.send_text(77, "/start")
+        reply = await fake.wait_for_message(77, contains="Hello")
+        assert reply["plain_text"] == "Hello, friend!"
+        query_id = fake.tap(77, reply, "Thanks")
+        assert (await fake.wait_for_answer(query_id))["text"] == "😊"
+        assert fake.messages(77)[0]["text"] == "You're welcome"
+    finally:
+        await dp.stop_polling()
+        await polling
+    assert fake.pending_updates() == 0
+    assert fake.unanswered_callbacks() == []
+    get_updates = fake.calls("getUpdates")
+    assert sorted(get_updates[0]["allowed_updates"]) == ["callback_query", "message"]
