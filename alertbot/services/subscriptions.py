@@ -10,7 +10,8 @@ from alertbot.config import Language
 from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
 from alertbot.errors import AppError, UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
-from alertbot.storage.subscribers import SubscriberRepository
+from alertbot.storage.batching import GroupCommit
+from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 
 LANGUAGE_CACHE_SIZE = 100_000
 
@@ -42,6 +43,7 @@ class SubscriptionService:
         # Every update needs the person's language; this service is the only writer of it, so it keeps
         # a cache that its own writes keep true (None: nothing stored, use Telegram's language).
         self._languages = LanguageCache(LANGUAGE_CACHE_SIZE)
+        self._subscribe_batches = GroupCommit(repository.add_districts)
 
     async def get(self, chat_id: int) -> Subscriber | None:
         """The subscriber, with districts in the configured order (as the picker shows them)."""
@@ -97,8 +99,8 @@ class SubscriptionService:
 
     async def subscribe(self, chat_id: int, language: Language, district_ids: Iterable[str]) -> list[str]:
         """Add districts (validated); returns the newly added ids."""
-        ids = self._check(district_ids)
-        added = await self._repo.add_districts(chat_id, ids, language=language)
+        ids = tuple(self._check(district_ids))
+        added = await self._subscribe_batches.submit(DistrictRequest(chat_id, language, ids))
         self._languages.pop(chat_id, None)  # the subscriber may be new: read its language afresh
         return added
 

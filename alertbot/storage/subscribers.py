@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -14,6 +15,15 @@ from alertbot.config import Language
 from alertbot.domain import BusinessCategory, Subscriber, SubscriberKind
 from alertbot.storage.database import Database
 from alertbot.storage.tables import subscribers, subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictRequest:
+    """One person's wish to subscribe to some districts."""
+
+    chat_id: int
+    language: Language
+    district_ids: tuple[str, ...]
 
 
 def _now() -> datetime:
@@ -73,31 +83,41 @@ class SubscriberRepository:
                 .values(language=language, updated_at=_now())
             )
 
-    async def add_districts(self, chat_id: int, district_ids: Iterable[str], *, language: Language) -> list[str]:
-        """Subscribe to the districts (creating the subscriber if new); returns those newly added.
+    async def add_districts(self, requests: Sequence[DistrictRequest]) -> list[list[str]]:
+        """Subscribe each chat to its districts (creating new subscribers); per request, the ids newly added.
 
-        One short write transaction and no reads before it: this is the hot path when many people
-        subscribe at once.
+        Set-based: one short transaction of three statements for any number of requests, so the
+        `SubscriptionBatcher` can commit many people's subscriptions at once.
         """
-        wanted = list(dict.fromkeys(district_ids))
-        if not wanted:
+        if not requests:
             return []
         now = _now()
-        new_subscriber = self._insert(subscribers).values(
-            chat_id=chat_id, language=language, kind=SubscriberKind.RESIDENT.value, created_at=now, updated_at=now
-        )
-        new_rows = (
-            self._insert(subscriptions)
-            .values([{"chat_id": chat_id, "district_id": d, "created_at": now} for d in wanted])
-            .on_conflict_do_nothing()
-            .returning(subscriptions.c.district_id)
-        )
+        people = {r.chat_id: r.language for r in requests}
+        rows = {(r.chat_id, d) for r in requests for d in r.district_ids}
+        new_subscribers = self._insert(subscribers).values(
+            [
+                {"chat_id": c, "language": lang, "kind": SubscriberKind.RESIDENT.value, "created_at": now,
+                 "updated_at": now}
+                for c, lang in people.items()
+            ]
+        )  # fmt: skip
+        added: set[tuple[int, str]] = set()
         async with self._db.transaction() as conn:
-            await conn.execute(new_subscriber.on_conflict_do_nothing())
-            added = set((await conn.execute(new_rows)).scalars())
-            if added:
-                await self._touch(conn, chat_id)
-        return [d for d in wanted if d in added]
+            await conn.execute(new_subscribers.on_conflict_do_nothing())
+            if rows:
+                new_rows = (
+                    self._insert(subscriptions)
+                    .values([{"chat_id": c, "district_id": d, "created_at": now} for c, d in sorted(rows)])
+                    .on_conflict_do_nothing()
+                    .returning(subscriptions.c.chat_id, subscriptions.c.district_id)
+                )
+                added = {(row[0], row[1]) for row in await conn.execute(new_rows)}
+            changed = {c for c, _ in added}
+            if changed:
+                await conn.execute(
+                    subscribers.update().where(subscribers.c.chat_id.in_(changed)).values(updated_at=now)
+                )
+        return [[d for d in dict.fromkeys(r.district_ids) if (r.chat_id, d) in added] for r in requests]
 
     async def remove_districts(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:
         """Unsubscribe from the districts (all of them when None); returns those that were removed."""
