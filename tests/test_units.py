@@ -88,3 +88,22 @@ def test_token_bucket() -> None:
     buckets = TokenBuckets(rate=0.0001, burst=3)
     assert [buckets.take(1) for _ in range(5)] == [True, True, True, False, False]
     assert buckets.take(2) is True
+
+
+def test_logs_mask_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from alertbot.logs import configure_logging
+
+    token = "123456:SECRET-token-value"
+    configure_logging("INFO", secrets=[token])
+    log = logging.getLogger("alertbot.test")
+    log.info("calling https://api.telegram.org/bot%s/getMe", token)
+    try:
+        raise RuntimeError(f"request to /bot{token}/sendMessage failed")
+    except RuntimeError:
+        log.exception("failed")
+    logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "SECRET-token-value" not in err
+    assert err.count("/bot***/") == 2
