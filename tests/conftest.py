@@ -11,7 +11,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from tests.botapi import FakeBotAPI
-from tests.harness import Person, make_config, running_bot
+from tests.harness import Person, fresh_postgres, make_config, running_bot
 
 
 @pytest.fixture
@@ -20,6 +20,16 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         yield fake
         fake.assert_no_spec_violations()
         assert fake.unanswered_callbacks() == [], "callback queries left unanswered"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Storage tests run on a real SQLite file and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'storage.db'}"
+        return
+    async with fresh_postgres() as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
@@ -20,12 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 
 
-def make_config(api: FakeBotAPI, db_path: Path, **sections: dict[str, Any]) -> AppConfig:
-    """The example config pointed at the test double and a fresh SQLite file; sections override keys."""
+def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]) -> AppConfig:
+    """The example config pointed at the test double and a database (a SQLite file path, or a URL)."""
     base = load_config(EXAMPLE_CONFIG)
     data = base.model_dump(mode="python")
     data["telegram"] = {"token": api.token, "api_base": api.base_url}
-    data["storage"] = {"url": f"sqlite:///{db_path}"}
+    data["storage"] = {"url": db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"}
     for section, values in sections.items():
         if isinstance(data.get(section), dict):
             data[section] = {**data[section], **values}
@@ -45,6 +49,22 @@ async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
         await application.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(polling, timeout=10)
+
+
+POSTGRES_ADMIN_URL = os.environ.get("ALERTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres() -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database on the project's server, dropped afterwards."""
+    name = f"alertbot_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 class Person:

@@ -10,7 +10,7 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.domain import BusinessCategory, SubscriberKind
 from tests.botapi import FakeBotAPI
-from tests.harness import Person, running_bot
+from tests.harness import Person, fresh_postgres, make_config, running_bot
 
 MakePerson = Callable[..., Person]
 
@@ -302,3 +302,20 @@ async def test_group_chat_is_sent_to_private(bot: Application, api: FakeBotAPI) 
     api.send_text(601, "/subscribe heping", chat_id=-1001, chat_type="group")
     reply = await api.wait_for_message(-1001)
     assert "private chat" in reply["text"]
+
+
+async def test_subscriptions_on_postgresql_survive_a_restart(api: FakeBotAPI, person: MakePerson) -> None:
+    async with fresh_postgres() as url:
+        config = make_config(api, url)
+        anna, wang = person(521, "en"), person(522, "zh")
+        async with running_bot(config):
+            welcome = await anna.say("/start")
+            await anna.tap(welcome, "🏠 Resident")
+            await anna.tap(welcome, "Heping")
+            await anna.tap(welcome, "✔️ Done")
+            await wang.say("/subscribe 铁西区 于洪区")
+            await wang.say("/unsubscribe yuhong")
+        async with running_bot(config) as bot:
+            assert "Heping" in (await anna.say("/mysubs"))["text"]
+            assert "区县：铁西区" in (await wang.say("/mysubs"))["text"]
+            assert await bot.dispatcher["subscriptions"].counts_by_district() == {"heping": 1, "tiexi": 1}

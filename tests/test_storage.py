@@ -15,8 +15,8 @@ from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 from alertbot.storage.tables import metadata
 
 
-async def test_migrations_produce_the_declared_schema(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'm.db'}")
+async def test_migrations_produce_the_declared_schema(database_url: str) -> None:
+    database = Database(database_url)
     try:
         await database.upgrade()
         async with database.connect() as conn:
@@ -38,8 +38,8 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
         await database.close()
 
 
-async def test_concurrent_writers_and_forget(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'c.db'}")
+async def test_concurrent_writers_and_forget(database_url: str) -> None:
+    database = Database(database_url)
     await database.upgrade()
     repo = SubscriberRepository(database)
     try:
