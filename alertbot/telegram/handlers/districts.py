@@ -10,6 +10,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.errors import UnknownDistrictError
 from alertbot.i18n import Texts
+from alertbot.services.districts import DistrictDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.callbacks import DistrictToggle, PickerDone, PickerMode, UnsubscribeAll
 from alertbot.telegram.filters import private_chats_only
@@ -27,6 +28,19 @@ def _unknown(l10n: Texts, subscriptions: SubscriptionService, error: UnknownDist
     )
 
 
+def _outcome(
+    l10n: Texts, directory: DistrictDirectory, wanted: list[str], changed: list[str], changed_key: str, same_key: str
+) -> str:
+    """The reply to a typed (un)subscribe: which districts changed, and which already were as asked."""
+    unchanged = [d for d in wanted if d not in changed]
+    lines = [
+        l10n(key, districts=district_names(directory, ids, l10n.language))
+        for key, ids in ((changed_key, changed), (same_key, unchanged))
+        if ids
+    ]
+    return "\n".join(lines)
+
+
 async def subscribe(message: Message, command: CommandObject, l10n: Texts, subscriptions: SubscriptionService) -> None:
     chat_id, directory = message.chat.id, subscriptions.districts
     if not command.args:
@@ -42,13 +56,7 @@ async def subscribe(message: Message, command: CommandObject, l10n: Texts, subsc
         await message.answer(_unknown(l10n, subscriptions, error))
         return
     added = await subscriptions.subscribe(chat_id, l10n.language, wanted)
-    lines = []
-    if added:
-        lines.append(l10n("subscribed", districts=district_names(directory, added, l10n.language)))
-    already = [d for d in wanted if d not in added]
-    if already:
-        lines.append(l10n("already-subscribed", districts=district_names(directory, already, l10n.language)))
-    await message.answer("\n".join(lines))
+    await message.answer(_outcome(l10n, directory, wanted, added, "subscribed", "already-subscribed"))
 
 
 async def unsubscribe(
@@ -75,13 +83,7 @@ async def unsubscribe(
         await message.answer(_unknown(l10n, subscriptions, error))
         return
     removed = await subscriptions.unsubscribe(chat_id, wanted)
-    lines = []
-    if removed:
-        lines.append(l10n("unsubscribed", districts=district_names(directory, removed, l10n.language)))
-    missing = [d for d in wanted if d not in removed]
-    if missing:
-        lines.append(l10n("not-subscribed-to", districts=district_names(directory, missing, l10n.language)))
-    await message.answer("\n".join(lines))
+    await message.answer(_outcome(l10n, directory, wanted, removed, "unsubscribed", "not-subscribed-to"))
 
 
 async def toggle_district(
