@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,22 @@ class TemplateProblem(AppError):
     """A template cannot be rendered or its result is not a valid Telegram message."""
 
 
+Severity = Literal["extreme", "severe", "moderate", "minor"]
+SEVERITIES: tuple[Severity, ...] = ("extreme", "severe", "moderate", "minor")
+TemplateKind = Literal["warning", "follow_up", "reminder"]
+
+# Variables the system fills in for every template (officials never type them).
+SYSTEM_VARIABLES = ("districts", "issued_at")
+# ... and, for follow-ups, from the broadcast they follow up on.
+FOLLOW_UP_VARIABLES = ("original_title", "original_issued_at")
+SYSTEM_SAMPLES: dict[Language, dict[str, str]] = {
+    "zh": {"districts": "和平区、沈河区", "issued_at": "2026-11-29 18:30", "original_title": "燃气泄漏",
+           "original_issued_at": "2026-11-29 17:05"},
+    "en": {"districts": "Heping, Shenhe", "issued_at": "2026-11-29 18:30", "original_title": "Gas leak",
+           "original_issued_at": "2026-11-29 17:05"},
+}  # fmt: skip
+
+
 class VariableSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -39,14 +55,16 @@ class TemplateSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: dict[Language, str]
-    kind: str
-    severity: str | None = None
+    kind: TemplateKind
+    severity: Severity | None = None
     variables: list[VariableSpec] = []
     cap_event: str | None = None
     cap_category: str | None = None
+    cap_response_type: str | None = None
 
     def sample_values(self, language: Language) -> dict[str, str]:
-        return {v.name: v.example[language] for v in self.variables}
+        """Every variable with its example, plus the system's own, as `alertbot check` renders them."""
+        return SYSTEM_SAMPLES[language] | {v.name: v.example[language] for v in self.variables}
 
 
 class Catalog(BaseModel):
