@@ -1,31 +1,88 @@
-"""The running application: storage, services, bot and dispatcher wired together, then long polling."""
+"""The running application: storage, services, bot and dispatcher wired together, then long polling.
+
+Besides answering updates, the bot process runs two background loops while it polls: the outbox
+dispatcher (sends queued deliveries) and the progress reporter (officials' progress, reports and
+approval requests). Both start in the Dispatcher's startup hook and stop in its shutdown hook.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 
 from alertbot.config import AppConfig
+from alertbot.dispatch.dispatcher import BroadcastDispatcher
+from alertbot.dispatch.progress import ProgressReporter
 from alertbot.i18n import Translator
+from alertbot.services.alerts import AlertService
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage import Database
+from alertbot.storage.audit import AuditLog
+from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
+from alertbot.templates import MessageTemplates
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Application:
+class Services:
+    """Everything that does the domain work, built once from config and a database."""
+
     config: AppConfig
     database: Database
+    translator: Translator
+    districts: DistrictDirectory
+    officials: OfficialDirectory
+    subscriptions: SubscriptionService
+    broadcasts: BroadcastRepository
+    audit: AuditLog
+    alerts: AlertService
+
+
+async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
+    database = Database(config.storage.url)
+    if migrate:
+        await database.upgrade()
+    translator = Translator()
+    districts = DistrictDirectory(config.districts)
+    officials = OfficialDirectory(config.officials)
+    broadcasts = BroadcastRepository(database)
+    audit = AuditLog(database)
+    alerts = AlertService(config, broadcasts, audit, MessageTemplates(), translator, districts, officials)
+    return Services(
+        config=config,
+        database=database,
+        translator=translator,
+        districts=districts,
+        officials=officials,
+        subscriptions=SubscriptionService(SubscriberRepository(database), districts),
+        broadcasts=broadcasts,
+        audit=audit,
+        alerts=alerts,
+    )
+
+
+@dataclass
+class Application:
+    config: AppConfig
+    services: Services
     bot: Bot
     dispatcher: Dispatcher
+    outbox: BroadcastDispatcher
+    reporter: ProgressReporter
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         await self.dispatcher.start_polling(
@@ -35,24 +92,54 @@ class Application:
             close_bot_session=False,
         )
 
+    async def start_background(self) -> None:
+        """Start the outbox dispatcher and the progress reporter (the Dispatcher's startup hook)."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self.outbox.run(), name="alertbot-outbox"),
+                asyncio.create_task(self.reporter.run(), name="alertbot-progress"),
+            ]
+
+    async def stop_background(self) -> None:
+        await self.outbox.stop()
+        await self.reporter.stop()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                log.warning("%s did not stop in time", task.get_name())
+            except Exception:
+                log.exception("%s failed", task.get_name())
+
     async def stop(self) -> None:
-        """Stop polling (if running) and release the HTTP session and the database."""
+        """Stop polling (if running) and the background loops; release the HTTP session and the database."""
         with contextlib.suppress(RuntimeError):  # raised when polling was not running
             await self.dispatcher.stop_polling()
+        await self.stop_background()
         await self.bot.session.close()
         await self.database.close()
 
 
 async def build_application(config: AppConfig) -> Application:
     """Open and migrate the database, then build the services, the bot and the dispatcher."""
-    database = Database(config.storage.url)
-    await database.upgrade()
-    districts = DistrictDirectory(config.districts)
-    subscriptions = SubscriptionService(SubscriberRepository(database), districts)
+    services = await build_services(config)
+    bot = create_bot(config)
     dispatcher = create_dispatcher(
         config,
-        subscriptions=subscriptions,
-        officials=OfficialDirectory(config.officials),
-        translator=Translator(),
+        subscriptions=services.subscriptions,
+        officials=services.officials,
+        translator=services.translator,
+        alerts=services.alerts,
     )
-    return Application(config=config, database=database, bot=create_bot(config), dispatcher=dispatcher)
+    outbox = BroadcastDispatcher(bot, services.broadcasts, config.dispatch)
+    reporter = ProgressReporter(
+        bot, config, services.broadcasts, services.alerts, services.subscriptions, services.translator
+    )
+    services.alerts.on_queued(outbox.wake)
+    services.alerts.on_queued(reporter.wake)
+    application = Application(config, services, bot, dispatcher, outbox, reporter)
+    dispatcher.startup.register(application.start_background)
+    dispatcher.shutdown.register(application.stop_background)
+    dispatcher["reporter"] = reporter
+    return application

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -79,6 +82,52 @@ class BotConfig(Section):
         return ZoneInfo(self.timezone)
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30s', '15m', '2h', '3d' (or a number of seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError("must be a duration such as '30s', '15m', '2h' or '3d'")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class AlertsConfig(Section):
+    approval_severities: list[Literal["extreme", "severe", "moderate", "minor"]] = ["extreme"]
+    """Severities that need a second official (a supervisor) to approve; sends to every district always do."""
+    approval_timeout: Duration = timedelta(minutes=15)
+    duplicate_window: Duration = timedelta(minutes=10)
+    """The same template, districts and variables confirmed again within this window asks "send again?"."""
+    test_chats: list[int] = []
+    """Chats that receive exercises, besides the officials themselves."""
+
+
+class DispatchConfig(Section):
+    rate: Annotated[float, Field(gt=0, le=1000)] = 30.0
+    """Messages per second for the whole bot token."""
+    paid_broadcast: bool = False
+    """Send with allow_paid_broadcast (Telegram Stars) so rate may go above 30, up to 1000."""
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    """Tries per message on server errors and timeouts before it is marked failed."""
+    send_timeout: Duration = timedelta(seconds=10)
+    progress_interval: Duration = timedelta(seconds=3)
+
+    @model_validator(mode="after")
+    def _paid_for_speed(self) -> DispatchConfig:
+        if self.rate > 30 and not self.paid_broadcast:
+            raise ValueError("rate: above 30 messages/s needs paid_broadcast = true (Telegram's free limit)")
+        return self
+
+
 class LocalizedName(Section):
     zh: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
@@ -103,6 +152,8 @@ class AppConfig(Section):
     telegram: TelegramConfig = TelegramConfig()
     storage: StorageConfig = StorageConfig()
     bot: BotConfig = BotConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    dispatch: DispatchConfig = DispatchConfig()
     districts: Annotated[list[DistrictConfig], Field(min_length=1)]
     officials: list[OfficialConfig] = []
 

@@ -39,3 +39,130 @@ class Subscriber:
     districts: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+
+
+class Severity(StrEnum):
+    """CAP severities, gravest first."""
+
+    EXTREME = "extreme"
+    SEVERE = "severe"
+    MODERATE = "moderate"
+    MINOR = "minor"
+
+
+# Lower number goes first. A warning never waits behind a campaign reminder.
+PRIORITY: dict[Severity | None, int] = {
+    Severity.EXTREME: 0,
+    Severity.SEVERE: 1,
+    Severity.MODERATE: 2,
+    Severity.MINOR: 3,
+    None: 4,  # reminders
+}
+REMINDER_PRIORITY = PRIORITY[None]
+
+
+class BroadcastKind(StrEnum):
+    WARNING = "warning"
+    FOLLOW_UP = "follow_up"
+    REMINDER = "reminder"
+
+
+class BroadcastStatus(StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    QUEUED = "queued"  # deliveries exist; the dispatcher works through them
+    DONE = "done"  # nothing pending any more
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by the dispatcher; back to pending if its lease runs out
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot or the chat is gone; subscriber deactivated
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who in the districts receives it: everyone, residents, businesses, or one business category."""
+
+    kind: SubscriberKind | None = None
+    category: BusinessCategory | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Audience:
+        value = text.strip().lower()
+        if value in ("all", "everyone", ""):
+            return cls()
+        if value == "residents":
+            return cls(SubscriberKind.RESIDENT)
+        if value == "businesses":
+            return cls(SubscriberKind.BUSINESS)
+        if value.startswith("business:"):
+            try:
+                return cls(SubscriberKind.BUSINESS, BusinessCategory(value.removeprefix("business:")))
+            except ValueError:
+                pass
+        choices = ", ".join(["all", "residents", "businesses"] + [f"business:{c.value}" for c in BusinessCategory])
+        raise ValueError(f"unknown audience {text!r}; use one of: {choices}")
+
+    def __str__(self) -> str:
+        if self.category is not None:
+            return f"business:{self.category.value}"
+        if self.kind is SubscriberKind.RESIDENT:
+            return "residents"
+        if self.kind is SubscriberKind.BUSINESS:
+            return "businesses"
+        return "all"
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """One message to many: a warning, a follow-up or a reminder, with its texts as sent."""
+
+    id: int
+    kind: BroadcastKind
+    template_id: str
+    variables: dict[str, str]
+    districts: tuple[str, ...]
+    audience: Audience
+    severity: Severity | None
+    priority: int
+    exercise: bool
+    titles: dict[str, str]
+    texts: dict[str, str]
+    status: BroadcastStatus
+    follows_id: int | None
+    created_by: int
+    approved_by: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    recipients: int
+    report_chat_id: int | None
+    report_message_id: int | None
+
+    @property
+    def silent(self) -> bool:
+        """Minor warnings (and reminders) arrive without a sound; extreme and severe never do."""
+        return self.severity is Severity.MINOR or self.kind is BroadcastKind.REMINDER
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    blocked: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.blocked + self.failed + self.cancelled
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.sending

@@ -10,7 +10,7 @@ from alertbot.i18n import Translator, language_for
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.middlewares import TokenBuckets
 from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.templates import MessageTemplates, TemplateProblem
+from alertbot.templates import SYSTEM_SAMPLES, MessageTemplates, TemplateProblem
 from tests.harness import EXAMPLE_CONFIG
 
 
@@ -76,12 +76,13 @@ def test_telegram_html_refused(text: str) -> None:
 
 def test_template_variables_are_escaped_and_required() -> None:
     templates = MessageTemplates()
-    rendered = templates.render("gas_leak", "en", {"location": "<b>x</b>", "hotline": "96177"})
+    en, zh = SYSTEM_SAMPLES["en"], SYSTEM_SAMPLES["zh"]
+    rendered = templates.render("gas_leak", "en", en | {"location": "<b>x</b>", "hotline": "96177"})
     assert "&lt;b&gt;x&lt;/b&gt;" in rendered.text
     with pytest.raises(TemplateProblem, match="hotline"):
-        templates.render("gas_leak", "zh", {"location": "x"})
+        templates.render("gas_leak", "zh", zh | {"location": "x"})
     with pytest.raises(TemplateProblem, match=r"allows 4096"):
-        templates.render("gas_leak", "en", {"location": "x" * 5000, "hotline": "1"})
+        templates.render("gas_leak", "en", en | {"location": "x" * 5000, "hotline": "1"})
 
 
 def test_token_bucket() -> None:

@@ -41,3 +41,67 @@ subscriptions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_subscriptions_district_id", "district_id"),
 )
+
+broadcasts = sa.Table(
+    "broadcasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # warning | follow_up | reminder
+    sa.Column("template_id", sa.String(64), nullable=False),
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("districts", sa.JSON, nullable=False),  # list of district ids
+    sa.Column("audience", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=True),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("exercise", sa.Boolean, nullable=False),
+    sa.Column("titles", sa.JSON, nullable=False),  # {lang: title}
+    sa.Column("texts", sa.JSON, nullable=False),  # {lang: the exact text sent}
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("follows_id", sa.Integer, sa.ForeignKey("broadcasts.id"), nullable=True),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("approved_by", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("dedupe_key", sa.String(64), nullable=False),
+    sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("report_chat_id", sa.BigInteger, nullable=True),
+    sa.Column("report_message_id", sa.BigInteger, nullable=True),
+    sa.Column("approval_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_broadcasts_status", "status"),
+    sa.Index("ix_broadcasts_dedupe_key", "dedupe_key", "created_at"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | sending | sent | blocked | failed | cancelled
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("message_id", sa.BigInteger, nullable=True),
+    sa.Column("error", sa.String(200), nullable=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
+    sa.Index("ix_deliveries_queue", "state", "priority", "id"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_id", sa.BigInteger, nullable=True),
+    sa.Column("actor_name", sa.String(128), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("broadcast_id", sa.Integer, nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+)

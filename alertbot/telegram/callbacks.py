@@ -42,3 +42,13 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 class ForgetChoice(CallbackData, prefix="forget"):
     confirmed: bool
+
+
+class ApprovalDecision(CallbackData, prefix="apv"):
+    broadcast_id: int
+    approve: bool
+
+
+class FollowUpStart(CallbackData, prefix="fu"):
+    broadcast_id: int
+    template: str

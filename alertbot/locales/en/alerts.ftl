@@ -1,0 +1,83 @@
+## Officials: composing, approving and following up warnings (English).
+
+alert-exercise-banner = 🟨 <b>EXERCISE — THIS IS A DRILL, NOT A REAL WARNING.</b> No action is needed.
+alert-severity-extreme = 🔴 <b>EXTREME</b> (red alert)
+alert-severity-severe = 🟠 <b>SEVERE</b> (orange alert)
+alert-severity-moderate = 🟡 <b>MODERATE</b> (yellow alert)
+alert-severity-minor = 🔵 <b>MINOR</b> (blue alert)
+alert-mode-live = LIVE
+alert-mode-exercise = EXERCISE
+
+alert-not-official = This command is for officials only. Your attempt was recorded.
+alert-unknown-template = Unknown template: { $template }.
+alert-bad-variable = Please check the field: { $name }.
+alert-bad-district = Unknown or missing district: { $districts }.
+alert-out-of-scope = Outside your districts: { $districts }.
+alert-render-problem = The message cannot be sent as it is: { $problem }
+alert-no-recipients = Nobody is subscribed in these districts for this audience: nothing to send.
+alert-approval-refused = Refused: { $reason }.
+alert-not-found = There is no sent broadcast #{ $id }.
+alert-error = That did not work.
+
+alert-choose-template = <b>New warning.</b> Choose a template:
+alert-ask-variable =
+    <b>{ $label }</b>{ $optional }
+    { $description }
+    Example: <code>{ $example }</code>
+alert-optional = { " " }(optional)
+alert-skip = Skip
+alert-choose-districts = Choose the districts (your scope), then tap <b>Done</b>.
+alert-all-districts = All districts
+alert-choose-audience = Who should receive it?
+audience-all = Everyone
+audience-residents = Residents
+audience-businesses = All businesses
+audience-business = Businesses: { $category }
+alert-choose-severity = Severity (the template suggests { $default }):
+severity-extreme = 🔴 Extreme
+severity-severe = 🟠 Severe
+severity-moderate = 🟡 Moderate
+severity-minor = 🔵 Minor
+alert-choose-mode = Send for real, or as an exercise (officials and test chats only)?
+alert-mode-live-button = 🔴 Live
+alert-mode-exercise-button = 🟨 Exercise
+alert-preview-header =
+    <b>Preview — { $mode }</b>
+    Template: { $title } · severity: { $severity } · audience: { $audience }
+    Districts: { $districts }
+    Recipients: { $total } ({ $zh } in Chinese, { $en } in English){ $approval }
+alert-preview-approval = { "\u000A" }⚠️ Needs a supervisor's approval before it is sent.
+alert-preview-language = ⬇️ <b>Exactly what { $language } subscribers receive:</b>
+alert-language-zh = Chinese
+alert-language-en = English
+alert-confirm-live = 🔴 SEND LIVE to { $total }
+alert-confirm-exercise = 🟨 Send EXERCISE to { $total }
+alert-confirm-request = 🛂 Request approval ({ $mode }, { $total })
+alert-cancel = Cancel
+alert-cancelled = Cancelled. Nothing was sent.
+alert-queued = ✅ #{ $id } is being sent to { $total } recipients ({ $mode }). Progress follows.
+alert-waiting-approval = 🛂 #{ $id } waits for a supervisor's approval (expires in { $minutes } min).
+alert-duplicate = ⚠️ The same warning (#{ $id }) was confirmed { $minutes } min ago. Send it again?
+alert-send-again = Send again
+alert-flow-expired = This step has expired. Start again with /alert.
+
+alert-approval-request =
+    🛂 <b>Approval needed</b> for #{ $id } from { $requester }: { $title }
+    Districts: { $districts }. Expires in { $minutes } min.
+alert-approve = ✅ Approve
+alert-reject = ❌ Reject
+alert-approved = ✅ #{ $id } approved by { $approver }; sending to { $total } recipients.
+alert-rejected = ❌ #{ $id } rejected by { $approver }. Nothing was sent.
+alert-approval-expired = ⌛ #{ $id } was not approved in time and has expired. Nothing was sent.
+alert-no-supervisor = ⚠️ No supervisor can approve #{ $id } (none in scope). It will expire unsent.
+
+alert-progress =
+    📤 #{ $id } { $title } ({ $mode })
+    Sent { $sent } of { $total } · pending { $pending } · blocked { $blocked } · failed { $failed }
+    { $rate } msg/s · about { $eta } s left
+alert-report =
+    ✅ #{ $id } { $title } ({ $mode }) finished in { $minutes } min.
+    Sent { $sent } of { $total } · blocked { $blocked } · failed { $failed } · cancelled { $cancelled }
+alert-follow-up-update = ✏️ Update
+alert-follow-up-all_clear = 🟢 All clear
+alert-follow-up-sent_in_error = ⛔ Sent in error

@@ -1,0 +1,83 @@
+## 工作人员：编写、审批和跟进预警（中文）。
+
+alert-exercise-banner = 🟨 <b>【演练】本条为演练信息，不是真实预警。</b>无需采取任何行动。
+alert-severity-extreme = 🔴 <b>红色预警（特别严重）</b>
+alert-severity-severe = 🟠 <b>橙色预警（严重）</b>
+alert-severity-moderate = 🟡 <b>黄色预警（较重）</b>
+alert-severity-minor = 🔵 <b>蓝色预警（一般）</b>
+alert-mode-live = 正式
+alert-mode-exercise = 演练
+
+alert-not-official = 该命令仅限工作人员使用。本次操作已记录。
+alert-unknown-template = 未知模板：{ $template }。
+alert-bad-variable = 请检查该项：{ $name }。
+alert-bad-district = 区县有误或未选择：{ $districts }。
+alert-out-of-scope = 超出您的辖区：{ $districts }。
+alert-render-problem = 该消息无法按现有内容发送：{ $problem }
+alert-no-recipients = 所选区县和对象中没有订阅者，无需发送。
+alert-approval-refused = 操作被拒绝：{ $reason }。
+alert-not-found = 不存在已发送的 #{ $id }。
+alert-error = 操作未成功。
+
+alert-choose-template = <b>新建预警。</b>请选择模板：
+alert-ask-variable =
+    <b>{ $label }</b>{ $optional }
+    { $description }
+    示例：<code>{ $example }</code>
+alert-optional = （可选）
+alert-skip = 跳过
+alert-choose-districts = 请选择区县（您的辖区），然后点击<b>完成</b>。
+alert-all-districts = 全部区县
+alert-choose-audience = 发送对象：
+audience-all = 所有人
+audience-residents = 居民
+audience-businesses = 全部企业/商户
+audience-business = 企业/商户：{ $category }
+alert-choose-severity = 预警级别（模板建议：{ $default }）：
+severity-extreme = 🔴 红色（特别严重）
+severity-severe = 🟠 橙色（严重）
+severity-moderate = 🟡 黄色（较重）
+severity-minor = 🔵 蓝色（一般）
+alert-choose-mode = 正式发送，还是作为演练（仅发给工作人员和测试群）？
+alert-mode-live-button = 🔴 正式
+alert-mode-exercise-button = 🟨 演练
+alert-preview-header =
+    <b>预览 — { $mode }</b>
+    模板：{ $title } · 级别：{ $severity } · 对象：{ $audience }
+    区县：{ $districts }
+    接收人数：{ $total }（中文 { $zh }，英文 { $en }）{ $approval }
+alert-preview-approval = { "\u000A" }⚠️ 须经审核负责人批准后才会发送。
+alert-preview-language = ⬇️ <b>{ $language }订阅者将收到的完整内容：</b>
+alert-language-zh = 中文
+alert-language-en = 英文
+alert-confirm-live = 🔴 正式发送给 { $total } 人
+alert-confirm-exercise = 🟨 演练发送给 { $total } 人
+alert-confirm-request = 🛂 提交审批（{ $mode }，{ $total } 人）
+alert-cancel = 取消
+alert-cancelled = 已取消，未发送任何内容。
+alert-queued = ✅ #{ $id } 正在发送给 { $total } 人（{ $mode }），进度随后显示。
+alert-waiting-approval = 🛂 #{ $id } 等待审核负责人批准（{ $minutes } 分钟后失效）。
+alert-duplicate = ⚠️ 相同的预警（#{ $id }）在 { $minutes } 分钟前已确认发送。是否再次发送？
+alert-send-again = 再次发送
+alert-flow-expired = 该步骤已失效，请发送 /alert 重新开始。
+
+alert-approval-request =
+    🛂 <b>待审批</b> #{ $id }，申请人 { $requester }：{ $title }
+    区县：{ $districts }。{ $minutes } 分钟后失效。
+alert-approve = ✅ 批准
+alert-reject = ❌ 驳回
+alert-approved = ✅ #{ $id } 已由 { $approver } 批准，正在发送给 { $total } 人。
+alert-rejected = ❌ #{ $id } 已被 { $approver } 驳回，未发送。
+alert-approval-expired = ⌛ #{ $id } 未在时限内获批，已失效，未发送。
+alert-no-supervisor = ⚠️ 没有可审批 #{ $id } 的审核负责人（辖区不符），该请求将失效且不会发送。
+
+alert-progress =
+    📤 #{ $id } { $title }（{ $mode }）
+    已发送 { $sent } / { $total } · 待发送 { $pending } · 已屏蔽 { $blocked } · 失败 { $failed }
+    { $rate } 条/秒 · 约剩 { $eta } 秒
+alert-report =
+    ✅ #{ $id } { $title }（{ $mode }）发送完毕，用时 { $minutes } 分钟。
+    已发送 { $sent } / { $total } · 已屏蔽 { $blocked } · 失败 { $failed } · 已取消 { $cancelled }
+alert-follow-up-update = ✏️ 更新
+alert-follow-up-all_clear = 🟢 解除
+alert-follow-up-sent_in_error = ⛔ 误发更正

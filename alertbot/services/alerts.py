@@ -1,0 +1,488 @@
+"""Warnings from compose to queue: validation, the exact preview, confirmation, approval, follow-ups.
+
+Every entry point takes the acting official's Telegram id and checks, here and not only in the chat,
+that they are an official, that the districts are theirs, and (for approvals) that they are a
+supervisor other than the requester. Everything officials do, including refused attempts, is audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from alertbot.config import LANGUAGES, AppConfig, Language, OfficialConfig
+from alertbot.domain import (
+    PRIORITY,
+    Audience,
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    DeliveryCounts,
+    Severity,
+)
+from alertbot.errors import AppError, UnknownDistrictError
+from alertbot.i18n import Translator
+from alertbot.services.districts import DistrictDirectory
+from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
+from alertbot.storage.audit import AuditLog
+from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast, utcnow
+from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.templates import MessageTemplates, TemplateProblem, TemplateSpec
+
+FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
+SENT_IN_ERROR = "sent_in_error"
+MAX_VARIABLE_LENGTH = 1000
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+class AlertError(AppError):
+    """A refused alert action. `key` and `args` name a UI string; str() is the English message."""
+
+    key = "alert-error"
+
+    def __init__(self, message: str, **args: Any) -> None:
+        super().__init__(message)
+        self.args_for_text = args
+
+
+class NotAnOfficialError(AlertError):
+    key = "alert-not-official"
+
+
+class UnknownTemplateError(AlertError):
+    key = "alert-unknown-template"
+
+
+class VariableError(AlertError):
+    key = "alert-bad-variable"
+
+
+class DistrictError(AlertError):
+    key = "alert-bad-district"
+
+
+class OutOfScopeError(AlertError):
+    key = "alert-out-of-scope"
+
+
+class RenderError(AlertError):
+    key = "alert-render-problem"
+
+
+class NoRecipientsError(AlertError):
+    key = "alert-no-recipients"
+
+
+class ApprovalError(AlertError):
+    key = "alert-approval-refused"
+
+
+class BroadcastNotFoundError(AlertError):
+    key = "alert-not-found"
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """What an official has chosen so far. `issued_at` is fixed at the first preview, so the confirmed
+    text is exactly the previewed one."""
+
+    template_id: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    districts: tuple[str, ...] = ()
+    audience: Audience = field(default_factory=Audience)
+    severity: Severity | None = None
+    exercise: bool = False
+    follows_id: int | None = None
+    issued_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain form for FSM storage; `from_json` re-reads it (and everything is re-validated)."""
+        return {
+            "template_id": self.template_id,
+            "variables": dict(self.variables),
+            "districts": list(self.districts),
+            "audience": str(self.audience),
+            "severity": self.severity.value if self.severity else None,
+            "exercise": self.exercise,
+            "follows_id": self.follows_id,
+            "issued_at": self.issued_at.isoformat() if self.issued_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AlertDraft:
+        return cls(
+            template_id=str(data["template_id"]),
+            variables={str(k): str(v) for k, v in dict(data.get("variables") or {}).items()},
+            districts=tuple(str(d) for d in data.get("districts") or ()),
+            audience=Audience.parse(str(data.get("audience") or "all")),
+            severity=Severity(data["severity"]) if data.get("severity") else None,
+            exercise=bool(data.get("exercise")),
+            follows_id=int(data["follows_id"]) if data.get("follows_id") is not None else None,
+            issued_at=datetime.fromisoformat(data["issued_at"]) if data.get("issued_at") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Preview:
+    draft: AlertDraft  # completed: districts resolved, severity and issued_at set
+    spec: TemplateSpec
+    texts: dict[Language, str]  # exactly what each language group receives
+    recipients: dict[Language, int]
+    needs_approval: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.recipients.values())
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    outcome: Literal["queued", "pending_approval", "duplicate"]
+    broadcast: Broadcast
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    broadcast: Broadcast
+    counts: DeliveryCounts
+    failures: list[tuple[int, str, str | None]]
+
+
+class AlertService:
+    def __init__(
+        self,
+        config: AppConfig,
+        repository: BroadcastRepository,
+        audit: AuditLog,
+        templates: MessageTemplates,
+        translator: Translator,
+        districts: DistrictDirectory,
+        officials: OfficialDirectory,
+    ) -> None:
+        self._config = config
+        self._repo = repository
+        self.audit = audit
+        self.templates = templates
+        self._translator = translator
+        self.districts = districts
+        self.officials = officials
+        self._queued_listeners: list[Callable[[Broadcast], Awaitable[None] | None]] = []
+
+    def on_queued(self, listener: Callable[[Broadcast], Awaitable[None] | None]) -> None:
+        """Called whenever deliveries are queued (the dispatcher wakes up)."""
+        self._queued_listeners.append(listener)
+
+    async def _queued(self, broadcast: Broadcast) -> None:
+        for listener in self._queued_listeners:
+            result = listener(broadcast)
+            if result is not None:
+                await result
+
+    # -- who may do what ----------------------------------------------------------------------
+
+    async def official(self, actor_id: int, attempted: str) -> OfficialConfig:
+        """The official behind `actor_id`; anyone else is refused, and the attempt audited."""
+        official = self.officials.get(actor_id)
+        if official is None:
+            await self.audit.record("refused", actor_id=actor_id, attempted=attempted, reason="not an official")
+            raise NotAnOfficialError(f"{actor_id} is not an official")
+        return official
+
+    def scope(self, official: OfficialConfig) -> list[str]:
+        """The district ids an official may address, in configured order."""
+        if ALL_DISTRICTS in official.districts:
+            return self.districts.ids
+        return [d for d in self.districts.ids if d in official.districts]
+
+    def warning_templates(self) -> list[TemplateSpec]:
+        return [t for t in self.templates.catalog.templates if t.kind == "warning"]
+
+    # -- compose and preview --------------------------------------------------------------------
+
+    async def preview(self, actor_id: int, draft: AlertDraft) -> Preview:
+        """Validate the draft completely and render it exactly as it would be sent."""
+        official = await self.official(actor_id, "preview")
+        original = await self._original(official, draft.follows_id) if draft.follows_id else None
+        spec = self._template(draft.template_id, follow_up=original is not None)
+        variables = self._variables(spec, draft.variables)
+        if original is not None:
+            districts = original.districts
+            severity = original.severity
+            audience, exercise = original.audience, original.exercise
+        else:
+            districts = await self._districts(official, draft.districts)
+            severity = draft.severity or (Severity(spec.severity) if spec.severity else Severity.SEVERE)
+            audience, exercise = draft.audience, draft.exercise
+        issued_at = draft.issued_at or utcnow().replace(second=0, microsecond=0)
+        completed = dataclasses.replace(
+            draft,
+            variables=variables,
+            districts=districts,
+            severity=severity,
+            audience=audience,
+            exercise=exercise,
+            issued_at=issued_at,
+        )
+        texts = {lang: self._render(spec, lang, completed, original) for lang in LANGUAGES}
+        if exercise:
+            recipients = _count_languages((await self._exercise_chats()).values())
+        elif original is not None:
+            recipients = await self._repo.follow_up_counts(original.id)
+        else:
+            recipients = await self._repo.recipient_counts(districts, audience)
+        needs_approval = original is None and (
+            (severity is not None and severity.value in self._config.alerts.approval_severities)
+            or set(districts) == set(self.districts.ids)
+        )
+        counts: dict[Language, int] = {lang: recipients.get(lang, 0) for lang in LANGUAGES}
+        return Preview(completed, spec, texts, counts, needs_approval)
+
+    def _template(self, template_id: str, *, follow_up: bool) -> TemplateSpec:
+        try:
+            spec = self.templates.catalog.get(template_id)
+        except TemplateProblem:
+            raise UnknownTemplateError(f"unknown template {template_id!r}", template=template_id) from None
+        wanted = "follow_up" if follow_up else "warning"
+        if spec.kind != wanted:
+            raise UnknownTemplateError(f"{template_id!r} is not a {wanted} template", template=template_id)
+        return spec
+
+    @staticmethod
+    def _variables(spec: TemplateSpec, given: Mapping[str, str]) -> dict[str, str]:
+        known = {v.name for v in spec.variables}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise VariableError(
+                f"template {spec.id!r} has no variable {', '.join(unknown)} (it has: {', '.join(sorted(known))})",
+                name=", ".join(unknown),
+            )
+        values = {name: " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
+                  for name, value in given.items()}  # fmt: skip
+        for name, value in values.items():
+            if len(value) > MAX_VARIABLE_LENGTH:
+                raise VariableError(f"variable {name} is longer than {MAX_VARIABLE_LENGTH} characters", name=name)
+        missing = [v.name for v in spec.variables if v.required and not values.get(v.name)]
+        if missing:
+            raise VariableError(f"missing required variable {', '.join(missing)}", name=", ".join(missing))
+        return {v.name: values.get(v.name, "") for v in spec.variables}
+
+    async def _districts(self, official: OfficialConfig, wanted: tuple[str, ...]) -> tuple[str, ...]:
+        if not wanted:
+            raise DistrictError("choose at least one district", districts="")
+        scope = self.scope(official)
+        if ALL_DISTRICTS in wanted:
+            if ALL_DISTRICTS not in official.districts:
+                await self.audit.record(
+                    "refused", actor_id=official.telegram_id, actor_name=official.name,
+                    attempted="all districts", reason="out of scope",
+                )  # fmt: skip
+                raise OutOfScopeError("sending to every district needs the scope '*'", districts="*")
+            return tuple(scope)
+        try:
+            ids = self.districts.resolve(wanted)
+        except UnknownDistrictError as error:
+            raise DistrictError(
+                f"unknown district {', '.join(error.unknown)}", districts=", ".join(error.unknown)
+            ) from None
+        outside = [d for d in ids if d not in scope]
+        if outside:
+            await self.audit.record(
+                "refused", actor_id=official.telegram_id, actor_name=official.name,
+                attempted=f"districts {', '.join(outside)}", reason="out of scope",
+            )  # fmt: skip
+            raise OutOfScopeError(f"district {', '.join(outside)} is outside your scope", districts=", ".join(outside))
+        return tuple(d for d in self.districts.ids if d in ids)
+
+    def _render(self, spec: TemplateSpec, language: Language, draft: AlertDraft, original: Broadcast | None) -> str:
+        zone = self._config.bot.zone
+        assert draft.issued_at is not None
+        values: dict[str, str] = dict(draft.variables)
+        values["districts"] = ("、" if language == "zh" else ", ").join(self.districts.names(draft.districts, language))
+        values["issued_at"] = draft.issued_at.astimezone(zone).strftime(TIME_FORMAT)
+        if original is not None:
+            values["original_title"] = original.titles.get(language, spec.title[language])
+            values["original_issued_at"] = original.created_at.astimezone(zone).strftime(TIME_FORMAT)
+        try:
+            body = self.templates.render(spec.id, language, values).text
+        except TemplateProblem as problem:
+            raise RenderError(str(problem), problem=str(problem)) from None
+        parts = []
+        if draft.exercise:
+            parts.append(self._translator(language, "alert-exercise-banner"))
+        if draft.severity is not None:
+            parts.append(self._translator(language, f"alert-severity-{draft.severity.value}"))
+        parts.append(body)
+        if draft.exercise:
+            parts.append(self._translator(language, "alert-exercise-banner"))
+        text = "\n\n".join(parts)
+        try:
+            check_telegram_html(text)
+        except TelegramHtmlError as problem:
+            raise RenderError(f"{language}: {problem}", problem=f"{language}: {problem}") from None
+        return text
+
+    async def _exercise_chats(self) -> dict[int, str]:
+        """Officials and the configured test chats, with their stored language (else the default)."""
+        chats = list(dict.fromkeys([*self.officials.ids, *self._config.alerts.test_chats]))
+        stored = await self._repo.languages_of(chats)
+        return {chat: stored.get(chat, self._config.bot.default_language) for chat in chats}
+
+    async def _original(self, official: OfficialConfig, broadcast_id: int) -> Broadcast:
+        original = await self._repo.get(broadcast_id)
+        if original is None or original.status not in (BroadcastStatus.QUEUED, BroadcastStatus.DONE):
+            raise BroadcastNotFoundError(f"no sent broadcast #{broadcast_id}", id=broadcast_id)
+        if not self.officials.covers(official, original.districts):
+            await self.audit.record(
+                "refused", actor_id=official.telegram_id, actor_name=official.name,
+                broadcast_id=broadcast_id, attempted="follow-up", reason="out of scope",
+            )  # fmt: skip
+            raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
+        return original
+
+    # -- confirm, approve ------------------------------------------------------------------------
+
+    async def confirm(
+        self,
+        actor_id: int,
+        draft: AlertDraft,
+        *,
+        force_duplicate: bool = False,
+        report_chat_id: int | None = None,
+    ) -> Confirmation:
+        """Queue the broadcast (or ask for approval). Broadcast and deliveries are one transaction."""
+        preview = await self.preview(actor_id, draft)
+        official = await self.official(actor_id, "confirm")
+        final = preview.draft
+        if preview.total == 0:
+            raise NoRecipientsError("no subscriber matches these districts and audience")
+        key = _dedupe_key(final)
+        if not force_duplicate:
+            earlier = await self._repo.find_recent(key, utcnow() - self._config.alerts.duplicate_window)
+            if earlier is not None:
+                return Confirmation("duplicate", earlier)
+        is_follow_up = final.follows_id is not None
+        if is_follow_up and final.template_id == SENT_IN_ERROR:
+            assert final.follows_id is not None
+            stopped = await self._repo.cancel_pending(final.follows_id)
+            await self.audit.record(
+                "cancel", actor_id=official.telegram_id, actor_name=official.name,
+                broadcast_id=final.follows_id, cancelled_deliveries=stopped, reason="sent in error",
+            )  # fmt: skip
+        queue = not preview.needs_approval
+        expires = None if queue else utcnow() + self._config.alerts.approval_timeout
+        broadcast = await self._repo.create(
+            NewBroadcast(
+                kind=BroadcastKind.FOLLOW_UP if is_follow_up else BroadcastKind.WARNING,
+                template_id=final.template_id,
+                variables=dict(final.variables),
+                districts=final.districts,
+                audience=final.audience,
+                severity=final.severity,
+                priority=PRIORITY[final.severity],
+                exercise=final.exercise,
+                titles={lang: preview.spec.title[lang] for lang in LANGUAGES},
+                texts=preview.texts,
+                created_by=official.telegram_id,
+                dedupe_key=key,
+                follows_id=final.follows_id,
+                report_chat_id=report_chat_id,
+                expires_at=expires,
+            ),
+            queue=queue,
+            exercise_chats=await self._exercise_chats() if final.exercise else None,
+        )
+        action = "follow_up" if is_follow_up else ("send" if queue else "request_approval")
+        await self.audit.record(
+            action, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast.id,
+            template=final.template_id, districts=list(final.districts), audience=str(final.audience),
+            severity=final.severity.value if final.severity else None, exercise=final.exercise,
+            recipients=broadcast.recipients if queue else preview.total, follows=final.follows_id,
+        )  # fmt: skip
+        if queue:
+            await self._queued(broadcast)
+        return Confirmation("queued" if queue else "pending_approval", broadcast)
+
+    async def decide(self, actor_id: int, broadcast_id: int, *, approve: bool) -> Broadcast:
+        """A supervisor (in scope, not the requester) approves or rejects a pending request."""
+        verb = "approve" if approve else "reject"
+        official = await self.official(actor_id, verb)
+        broadcast = await self._repo.get(broadcast_id)
+
+        async def refuse(reason: str) -> ApprovalError:
+            await self.audit.record(
+                "refused", actor_id=official.telegram_id, actor_name=official.name,
+                broadcast_id=broadcast_id, attempted=verb, reason=reason,
+            )  # fmt: skip
+            return ApprovalError(f"cannot {verb} #{broadcast_id}: {reason}", reason=reason)
+
+        if broadcast is None:
+            raise await refuse("no such request")
+        if official.role != "supervisor":
+            raise await refuse("only a supervisor may decide")
+        if official.telegram_id == broadcast.created_by:
+            raise await refuse("the requester cannot approve their own request")
+        if not self.officials.covers(official, broadcast.districts):
+            raise await refuse("outside your districts")
+        exercise_chats = await self._exercise_chats() if broadcast.exercise else None
+        decided = await self._repo.decide(broadcast_id, official.telegram_id, approve=approve,
+                                          exercise_chats=exercise_chats)  # fmt: skip
+        if decided is None:
+            raise await refuse("it was already decided or has expired")
+        await self.audit.record(
+            verb, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
+            requester=broadcast.created_by, recipients=decided.recipients,
+        )  # fmt: skip
+        if approve:
+            await self._queued(decided)
+        return decided
+
+    async def expire_requests(self) -> list[Broadcast]:
+        expired = await self._repo.expire_approvals()
+        for broadcast in expired:
+            await self.audit.record("expire", actor_id=None, broadcast_id=broadcast.id, requester=broadcast.created_by)
+        return expired
+
+    async def follow_up_draft(self, actor_id: int, original_id: int, template_id: str) -> AlertDraft:
+        """A draft of `update`, `all_clear` or `sent_in_error` for the chats that received the original."""
+        if template_id not in FOLLOW_UP_TEMPLATES:
+            raise UnknownTemplateError(f"{template_id!r} is not a follow-up", template=template_id)
+        official = await self.official(actor_id, f"follow-up {template_id}")
+        original = await self._original(official, original_id)
+        return AlertDraft(
+            template_id=template_id,
+            districts=original.districts,
+            audience=original.audience,
+            severity=original.severity,
+            exercise=original.exercise,
+            follows_id=original.id,
+        )
+
+    async def report(self, broadcast_id: int) -> DeliveryReport:
+        broadcast = await self._repo.get(broadcast_id)
+        if broadcast is None:
+            raise BroadcastNotFoundError(f"no broadcast #{broadcast_id}", id=broadcast_id)
+        return DeliveryReport(broadcast, await self._repo.counts(broadcast_id), await self._repo.failures(broadcast_id))
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self._repo.get(broadcast_id)
+
+
+def _count_languages(languages: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for language in languages:
+        counts[language] = counts.get(language, 0) + 1
+    return counts
+
+
+def _dedupe_key(draft: AlertDraft) -> str:
+    content = json.dumps(
+        [draft.template_id, sorted(draft.districts), sorted(draft.variables.items()), str(draft.audience),
+         draft.exercise, draft.follows_id],
+        ensure_ascii=False,
+    )  # fmt: skip
+    return hashlib.sha256(content.encode()).hexdigest()

@@ -1,0 +1,513 @@
+"""SQL for broadcasts and their deliveries (the outbox). Fan-out is set-based: INSERT ... SELECT.
+
+A broadcast and every one of its delivery rows are written in one transaction, before anything is
+sent. The dispatcher claims rows (pending -> sending), and records Telegram's answers in batches; a row
+is `sent` only after Telegram accepted the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alertbot.config import Language
+from alertbot.domain import (
+    Audience,
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    DeliveryCounts,
+    DeliveryState,
+    Severity,
+)
+from alertbot.storage.database import Database
+from alertbot.storage.tables import broadcasts, deliveries, subscribers, subscriptions
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; everything stored is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class NewBroadcast:
+    kind: BroadcastKind
+    template_id: str
+    variables: dict[str, str]
+    districts: tuple[str, ...]
+    audience: Audience
+    severity: Severity | None
+    priority: int
+    exercise: bool
+    titles: dict[Language, str]
+    texts: dict[Language, str]
+    created_by: int
+    dedupe_key: str
+    follows_id: int | None = None
+    report_chat_id: int | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery the dispatcher has taken (state `sending`)."""
+
+    id: int
+    broadcast_id: int
+    chat_id: int
+    language: str
+    priority: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one claimed delivery; recorded in batches by `record()`."""
+
+    delivery_id: int
+    state: DeliveryState
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None  # with state PENDING: try again then
+    count_attempt: bool = True  # False for Telegram's flood pauses: not the message's fault
+    new_chat_id: int | None = None  # the group became a supergroup
+    chat_id: int | None = None
+
+
+class BroadcastRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # -- recipients ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _audience_filter(district_ids: Sequence[str], audience: Audience) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = [
+            subscribers.c.active.is_(True),
+            subscriptions.c.district_id.in_(list(district_ids)),
+        ]
+        if audience.kind is not None:
+            conditions.append(subscribers.c.kind == audience.kind.value)
+        if audience.category is not None:
+            conditions.append(subscribers.c.business_category == audience.category.value)
+        return conditions
+
+    def _recipients_query(self, district_ids: Sequence[str], audience: Audience) -> sa.Select[Any]:
+        return (
+            sa.select(subscribers.c.chat_id, subscribers.c.language)
+            .select_from(subscribers.join(subscriptions))
+            .where(*self._audience_filter(district_ids, audience))
+            .distinct()
+        )
+
+    async def recipient_counts(self, district_ids: Sequence[str], audience: Audience) -> dict[str, int]:
+        recipients = self._recipients_query(district_ids, audience).subquery()
+        async with self._db.connect() as conn:
+            rows = await conn.execute(sa.select(recipients.c.language, sa.func.count()).group_by(recipients.c.language))
+            return {row[0]: row[1] for row in rows}
+
+    async def follow_up_counts(self, original_id: int) -> dict[str, int]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(deliveries.c.language, sa.func.count())
+                .where(deliveries.c.broadcast_id == original_id, deliveries.c.state.in_(_REACHED))
+                .group_by(deliveries.c.language)
+            )
+            return {row[0]: row[1] for row in rows}
+
+    async def languages_of(self, chat_ids: Iterable[int]) -> dict[int, str]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(subscribers.c.chat_id, subscribers.c.language).where(
+                    subscribers.c.chat_id.in_(list(chat_ids))
+                )
+            )
+            return {row[0]: row[1] for row in rows}
+
+    # -- writing broadcasts -------------------------------------------------------------------
+
+    async def create(
+        self,
+        new: NewBroadcast,
+        *,
+        queue: bool,
+        exercise_chats: dict[int, str] | None = None,
+    ) -> Broadcast:
+        """Write the broadcast; with `queue`, also every delivery row, in the same transaction."""
+        now = utcnow()
+        status = BroadcastStatus.QUEUED if queue else BroadcastStatus.PENDING_APPROVAL
+        async with self._db.transaction() as conn:
+            broadcast_id = await conn.scalar(
+                broadcasts.insert()
+                .values(
+                    kind=new.kind.value,
+                    template_id=new.template_id,
+                    variables=new.variables,
+                    districts=list(new.districts),
+                    audience=str(new.audience),
+                    severity=new.severity.value if new.severity else None,
+                    priority=new.priority,
+                    exercise=new.exercise,
+                    titles=new.titles,
+                    texts=new.texts,
+                    status=status.value,
+                    follows_id=new.follows_id,
+                    created_by=new.created_by,
+                    created_at=now,
+                    expires_at=new.expires_at,
+                    dedupe_key=new.dedupe_key,
+                    report_chat_id=new.report_chat_id,
+                )
+                .returning(broadcasts.c.id)
+            )
+            assert broadcast_id is not None
+            if queue:
+                await self._queue(conn, broadcast_id, now, exercise_chats)
+            return await self._load(conn, broadcast_id)
+
+    async def decide(
+        self,
+        broadcast_id: int,
+        approver: int,
+        *,
+        approve: bool,
+        exercise_chats: dict[int, str] | None = None,
+    ) -> Broadcast | None:
+        """Approve (queue its deliveries) or reject a broadcast awaiting approval, atomically.
+
+        Returns None when it was not awaiting approval any more (decided by someone else, or expired).
+        """
+        now = utcnow()
+        new_status = BroadcastStatus.QUEUED if approve else BroadcastStatus.REJECTED
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
+                broadcasts.update()
+                .where(
+                    broadcasts.c.id == broadcast_id,
+                    broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
+                    sa.or_(broadcasts.c.expires_at.is_(None), broadcasts.c.expires_at > now),
+                )
+                .values(status=new_status.value, approved_by=approver, decided_at=now)
+            )
+            if result.rowcount != 1:
+                return None
+            if approve:
+                await self._queue(conn, broadcast_id, now, exercise_chats)
+            return await self._load(conn, broadcast_id)
+
+    async def expire_approvals(self) -> list[Broadcast]:
+        """Mark requests whose approval time ran out as expired; returns them."""
+        now = utcnow()
+        async with self._db.transaction() as conn:
+            ids = list(
+                await conn.scalars(
+                    broadcasts.update()
+                    .where(
+                        broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
+                        broadcasts.c.expires_at <= now,
+                    )
+                    .values(status=BroadcastStatus.EXPIRED.value, decided_at=now)
+                    .returning(broadcasts.c.id)
+                )
+            )
+            return [await self._load(conn, i) for i in ids]
+
+    async def _queue(
+        self, conn: AsyncConnection, broadcast_id: int, now: datetime, exercise_chats: dict[int, str] | None
+    ) -> None:
+        row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
+        columns = ["broadcast_id", "chat_id", "language", "priority", "state", "attempts", "not_before"]
+        constants = [
+            sa.literal(broadcast_id),
+            sa.literal(row.priority),
+            sa.literal(DeliveryState.PENDING.value),
+            sa.literal(0),
+            sa.literal(now, sa.DateTime(timezone=True)),
+        ]
+        if row.exercise:
+            chats = exercise_chats or {}
+            if chats:
+                await conn.execute(
+                    deliveries.insert(),
+                    [
+                        {
+                            "broadcast_id": broadcast_id, "chat_id": chat, "language": language,
+                            "priority": row.priority, "state": DeliveryState.PENDING.value, "attempts": 0,
+                            "not_before": now,
+                        }
+                        for chat, language in chats.items()
+                    ],
+                )  # fmt: skip
+        elif row.follows_id is not None:
+            source = sa.select(constants[0], deliveries.c.chat_id, deliveries.c.language, *constants[1:]).where(
+                deliveries.c.broadcast_id == row.follows_id, deliveries.c.state.in_(_REACHED)
+            )
+            await conn.execute(deliveries.insert().from_select(columns, source))
+        else:
+            recipients = self._recipients_query(row.districts, Audience.parse(row.audience)).subquery()
+            source = sa.select(constants[0], recipients.c.chat_id, recipients.c.language, *constants[1:])
+            await conn.execute(deliveries.insert().from_select(columns, source))
+        count = await conn.scalar(
+            sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.broadcast_id == broadcast_id)
+        )
+        await conn.execute(
+            broadcasts.update()
+            .where(broadcasts.c.id == broadcast_id)
+            .values(recipients=count or 0, queued_at=now, status=BroadcastStatus.QUEUED.value)
+        )
+
+    async def cancel_pending(self, broadcast_id: int) -> int:
+        """Stop what has not been sent yet (used when a broadcast was sent in error)."""
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
+                deliveries.update()
+                .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.state == DeliveryState.PENDING.value)
+                .values(state=DeliveryState.CANCELLED.value, error="cancelled: sent in error")
+            )
+            return int(result.rowcount)
+
+    async def set_report_message(self, broadcast_id: int, message_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                broadcasts.update().where(broadcasts.c.id == broadcast_id).values(report_message_id=message_id)
+            )
+
+    async def mark_approval_notified(self, broadcast_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                broadcasts.update().where(broadcasts.c.id == broadcast_id).values(approval_notified=True)
+            )
+
+    async def finish_if_complete(self, broadcast_id: int) -> bool:
+        """Mark the broadcast done when none of its deliveries is pending or in flight."""
+        open_rows = (
+            sa.select(deliveries.c.id)
+            .where(
+                deliveries.c.broadcast_id == broadcast_id,
+                deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+            )
+            .exists()
+        )
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
+                broadcasts.update()
+                .where(
+                    broadcasts.c.id == broadcast_id,
+                    broadcasts.c.status == BroadcastStatus.QUEUED.value,
+                    ~open_rows,
+                )
+                .values(status=BroadcastStatus.DONE.value, finished_at=utcnow())
+            )
+            return result.rowcount == 1
+
+    # -- reading broadcasts ---------------------------------------------------------------------
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        async with self._db.connect() as conn:
+            exists = await conn.scalar(sa.select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id))
+            return await self._load(conn, broadcast_id) if exists else None
+
+    async def find_recent(self, dedupe_key: str, since: datetime) -> Broadcast | None:
+        """The latest broadcast with the same content since `since` that was not refused or expired."""
+        async with self._db.connect() as conn:
+            found = await conn.scalar(
+                sa.select(broadcasts.c.id)
+                .where(
+                    broadcasts.c.dedupe_key == dedupe_key,
+                    broadcasts.c.created_at >= since,
+                    broadcasts.c.status.notin_([BroadcastStatus.REJECTED.value, BroadcastStatus.EXPIRED.value]),
+                )
+                .order_by(broadcasts.c.id.desc())
+                .limit(1)
+            )
+            return await self._load(conn, found) if found else None
+
+    async def with_status(self, *statuses: BroadcastStatus) -> list[Broadcast]:
+        async with self._db.connect() as conn:
+            ids = await conn.scalars(
+                sa.select(broadcasts.c.id)
+                .where(broadcasts.c.status.in_([s.value for s in statuses]))
+                .order_by(broadcasts.c.id)
+            )
+            return [await self._load(conn, i) for i in list(ids)]
+
+    async def unnotified_approvals(self) -> list[Broadcast]:
+        async with self._db.connect() as conn:
+            ids = await conn.scalars(
+                sa.select(broadcasts.c.id).where(
+                    broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
+                    broadcasts.c.approval_notified.is_(False),
+                )
+            )
+            return [await self._load(conn, i) for i in list(ids)]
+
+    async def counts(self, broadcast_id: int) -> DeliveryCounts:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(deliveries.c.state, sa.func.count())
+                .where(deliveries.c.broadcast_id == broadcast_id)
+                .group_by(deliveries.c.state)
+            )
+            return DeliveryCounts(**{row[0]: row[1] for row in rows})
+
+    async def delivered_chats(self, broadcast_id: int) -> set[int]:
+        async with self._db.connect() as conn:
+            rows = await conn.scalars(
+                sa.select(deliveries.c.chat_id).where(
+                    deliveries.c.broadcast_id == broadcast_id, deliveries.c.state == DeliveryState.SENT.value
+                )
+            )
+            return set(rows)
+
+    async def failures(self, broadcast_id: int, limit: int = 20) -> list[tuple[int, str, str | None]]:
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(deliveries.c.chat_id, deliveries.c.state, deliveries.c.error)
+                .where(
+                    deliveries.c.broadcast_id == broadcast_id,
+                    deliveries.c.state.in_([DeliveryState.FAILED.value, DeliveryState.BLOCKED.value]),
+                )
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
+            return [(row[0], row[1], row[2]) for row in rows]
+
+    @staticmethod
+    async def _load(conn: AsyncConnection, broadcast_id: int) -> Broadcast:
+        row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
+        return Broadcast(
+            id=row.id,
+            kind=BroadcastKind(row.kind),
+            template_id=row.template_id,
+            variables=dict(row.variables),
+            districts=tuple(row.districts),
+            audience=Audience.parse(row.audience),
+            severity=Severity(row.severity) if row.severity else None,
+            priority=row.priority,
+            exercise=bool(row.exercise),
+            titles=dict(row.titles),
+            texts=dict(row.texts),
+            status=BroadcastStatus(row.status),
+            follows_id=row.follows_id,
+            created_by=row.created_by,
+            approved_by=row.approved_by,
+            created_at=_aware(row.created_at),  # type: ignore[arg-type]
+            expires_at=_aware(row.expires_at),
+            recipients=row.recipients,
+            report_chat_id=row.report_chat_id,
+            report_message_id=row.report_message_id,
+        )
+
+    # -- the dispatcher's side ------------------------------------------------------------------
+
+    async def release_all_claims(self) -> int:
+        """Put every in-flight delivery back to pending: called by a dispatcher when it takes over."""
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
+                deliveries.update()
+                .where(deliveries.c.state == DeliveryState.SENDING.value)
+                .values(state=DeliveryState.PENDING.value, lease_until=None)
+            )
+            return int(result.rowcount)
+
+    async def claim(self, limit: int, lease: timedelta) -> list[Claimed]:
+        """Take up to `limit` due deliveries, gravest first then oldest, and mark them in flight."""
+        now = utcnow()
+        due = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.not_before <= now)
+            .order_by(deliveries.c.priority, deliveries.c.id)
+            .limit(limit)
+        )
+        if self._db.engine.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            deliveries.update()
+            .where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(state=DeliveryState.SENDING.value, lease_until=now + lease)
+            .returning(
+                deliveries.c.id,
+                deliveries.c.broadcast_id,
+                deliveries.c.chat_id,
+                deliveries.c.language,
+                deliveries.c.priority,
+                deliveries.c.attempts,
+            )
+        )
+        async with self._db.transaction() as conn:
+            rows = (await conn.execute(statement)).all()
+        claimed = [Claimed(*row) for row in rows]
+        claimed.sort(key=lambda c: (c.priority, c.id))
+        return claimed
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery becomes due (None: nothing pending)."""
+        async with self._db.connect() as conn:
+            value = await conn.scalar(
+                sa.select(sa.func.min(deliveries.c.not_before)).where(deliveries.c.state == DeliveryState.PENDING.value)
+            )
+            return _aware(value)
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Store Telegram's answers for claimed deliveries, all in one transaction."""
+        if not outcomes:
+            return
+        now = utcnow()
+        async with self._db.transaction() as conn:
+            for outcome in outcomes:
+                await self._record_one(conn, outcome, now)
+
+    async def _record_one(self, conn: AsyncConnection, outcome: Outcome, now: datetime) -> None:
+        row = deliveries.c
+        values: dict[str, Any] = {"state": outcome.state.value, "lease_until": None, "error": outcome.error}
+        if outcome.state is DeliveryState.SENT:
+            values |= {"message_id": outcome.message_id, "sent_at": now}
+        if outcome.count_attempt:
+            values["attempts"] = row.attempts + 1
+        if outcome.state is DeliveryState.PENDING:
+            values["not_before"] = outcome.retry_at or now
+        if outcome.new_chat_id is not None and outcome.chat_id is not None:
+            await self._migrate_chat(conn, outcome.chat_id, outcome.new_chat_id)
+            taken = await conn.scalar(
+                sa.select(row.id).where(
+                    row.chat_id == outcome.new_chat_id,
+                    row.broadcast_id
+                    == sa.select(row.broadcast_id).where(row.id == outcome.delivery_id).scalar_subquery(),
+                )
+            )
+            if taken is not None:  # the new chat already has its own row for this broadcast
+                values |= {"state": DeliveryState.CANCELLED.value, "error": "chat migrated; duplicate"}
+            else:
+                values["chat_id"] = outcome.new_chat_id
+        await conn.execute(deliveries.update().where(row.id == outcome.delivery_id).values(**values))
+        if outcome.state is DeliveryState.BLOCKED and outcome.chat_id is not None:
+            await conn.execute(
+                subscribers.update()
+                .where(subscribers.c.chat_id == outcome.chat_id)
+                .values(active=False, updated_at=now)
+            )
+
+    @staticmethod
+    async def _migrate_chat(conn: AsyncConnection, old: int, new: int) -> None:
+        exists = await conn.scalar(sa.select(subscribers.c.chat_id).where(subscribers.c.chat_id == new))
+        if exists is None:
+            # subscriptions follow through ON UPDATE CASCADE
+            await conn.execute(subscribers.update().where(subscribers.c.chat_id == old).values(chat_id=new))
+
+    async def reactivate(self, chat_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(active=True))
+
+
+_REACHED = [DeliveryState.SENT.value, DeliveryState.PENDING.value, DeliveryState.SENDING.value]
