@@ -295,6 +295,8 @@ async def test_command_menu_registered_in_both_languages(bot: Application, api: 
     assert {"zh", "en"} <= set(menus)
     names = [c["command"] for c in menus["en"]["commands"]]
     assert names == ["start", "subscribe", "unsubscribe", "mysubs", "language", "forgetme", "help"]
+    official_menu = [p for m, p in api.requests if m == "setMyCommands" and p.get("scope", {}).get("chat_id") == 1001]
+    assert official_menu[-1]["commands"][-1]["command"] == "alert"
     assert menus["zh"]["commands"][-1]["description"] == "帮助"
 
 

@@ -10,7 +10,7 @@ from alertbot.i18n import Translator
 from alertbot.services.officials import OfficialDirectory
 
 RESIDENT_COMMANDS = ("start", "subscribe", "unsubscribe", "mysubs", "language", "forgetme", "help")
-OFFICIAL_COMMANDS: tuple[str, ...] = ()
+OFFICIAL_COMMANDS: tuple[str, ...] = ("alert",)
 
 
 def commands_for(translator: Translator, language: Language, *, official: bool) -> list[BotCommand]:

@@ -75,6 +75,7 @@ help =
     In an emergency call 119; for a gas smell, leave the room first, then call your gas company.
 help-official =
     <b>For officials</b> ({ $role }, districts: { $scope })
+    /alert — compose a warning from a template; progress, report and follow-ups arrive here
 help-role-officer = duty officer
 help-role-supervisor = supervisor
 help-scope-all = all
@@ -91,3 +92,4 @@ cmd-language = Switch language (zh/en)
 cmd-forgetme = Delete all your data
 cmd-help = Help
 button-expired = This button is no longer valid. Please start again.
+cmd-alert = Compose a warning (officials)

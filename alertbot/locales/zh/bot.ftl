@@ -75,6 +75,7 @@ help =
     紧急情况请拨打 119；闻到燃气味请先撤离到室外，再拨打燃气公司抢修电话。
 help-official =
     <b>工作人员功能</b>（{ $role }，辖区：{ $scope }）
+    /alert — 使用模板编写预警；发送进度、报告和后续操作将在此显示
 help-role-officer = 值班员
 help-role-supervisor = 审核负责人
 help-scope-all = 全部
@@ -91,3 +92,4 @@ cmd-language = 切换语言（zh/en）
 cmd-forgetme = 删除我的全部数据
 cmd-help = 帮助
 button-expired = 该按钮已失效，请重新开始。
+cmd-alert = 编写预警（工作人员）
