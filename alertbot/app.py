@@ -79,6 +79,8 @@ class Application:
     outbox: BroadcastDispatcher
     reporter: ProgressReporter
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set once polling has started (after the startup hook ran)."""
 
     @property
     def database(self) -> Database:
@@ -99,6 +101,7 @@ class Application:
                 asyncio.create_task(self.outbox.run(), name="alertbot-outbox"),
                 asyncio.create_task(self.reporter.run(), name="alertbot-progress"),
             ]
+        self.started.set()
 
     async def stop_background(self) -> None:
         await self.outbox.stop()

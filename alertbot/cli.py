@@ -118,3 +118,62 @@ def db_upgrade(config: AppConfig) -> None:
             await database.close()
 
     click.echo(f"database at revision {asyncio.run(upgrade())}")
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def templates(config: AppConfig, as_json: bool) -> None:
+    """List the message templates with their variables."""
+    from alertbot.cli_alerts import templates_command
+
+    templates_command(as_json, config.bot.default_language)
+
+
+@main.group()
+def alert() -> None:
+    """Send warnings and read their delivery reports."""
+
+
+@alert.command("send")
+@config_option
+@click.option("--template", "-t", required=True, help="Template id (see `alertbot templates`).")
+@click.option("--district", "-d", "districts", multiple=True, required=True,
+              help="District id or name; repeat for several; '*' for all (needs scope '*').")  # fmt: skip
+@click.option("--audience", default="all", show_default=True,
+              help="all | residents | businesses | business:CATEGORY")  # fmt: skip
+@click.option("--severity", type=click.Choice(["extreme", "severe", "moderate", "minor"]),
+              help="Default: the template's.")  # fmt: skip
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A template variable; repeat.")
+@click.option("--exercise", is_flag=True, help="An exercise: only officials and test chats receive it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (and send even if a duplicate).")
+@click.option("--wait", is_flag=True, help="Show progress until every message has an outcome.")
+@click.option("--as", "official", type=int, default=None,
+              help="Telegram id of the official sending it (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+def alert_send(config: AppConfig, **options: Any) -> None:
+    """Validate, preview and queue a warning; a running bot sends it."""
+    from alertbot.cli_alerts import send_command
+
+    send_command(config, **options)
+
+
+@alert.command("status")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def alert_status(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
+    """The delivery report of a broadcast."""
+    from alertbot.cli_alerts import status_command
+
+    status_command(config, broadcast_id, as_json)
+
+
+@main.command()
+@config_option
+@click.option("--since", default=None, help="A duration (2h, 7d) or a date/time (2026-11-29T08:00).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def audit(config: AppConfig, since: str | None, as_json: bool) -> None:
+    """Print the audit log of officials' actions."""
+    from alertbot.cli_alerts import audit_command
+
+    audit_command(config, since, as_json)

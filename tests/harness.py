@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,9 @@ import asyncpg
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
+from alertbot.domain import BusinessCategory, SubscriberKind
+from alertbot.storage import Database
+from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 from tests.botapi import FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,6 +47,7 @@ async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
     application = await build_application(config)
     polling = asyncio.create_task(application.run_polling(handle_signals=False))
     try:
+        await asyncio.wait_for(application.started.wait(), timeout=10)
         yield application
     finally:
         await application.stop()
@@ -103,3 +107,46 @@ class Person:
 
     def button_texts(self, message: dict[str, Any]) -> list[str]:
         return [text for text, _ in self.api.buttons(self.current(message))]
+
+
+async def seed_residents(
+    database: Database, chat_ids: Iterable[int], districts: tuple[str, ...], language: str = "zh"
+) -> None:
+    """Subscribe many residents at once, straight through the repository (set-based, in chunks)."""
+    repository = SubscriberRepository(database)
+    ids = list(chat_ids)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        await repository.add_districts([DistrictRequest(c, language, districts) for c in chunk])  # type: ignore[arg-type]
+
+
+async def seed_business(
+    database: Database, chat_id: int, category: BusinessCategory, districts: tuple[str, ...], language: str = "zh"
+) -> None:
+    repository = SubscriberRepository(database)
+    await repository.upsert_profile(
+        chat_id, language=language, kind=SubscriberKind.BUSINESS, business_category=category,  # type: ignore[arg-type]
+        business_name=f"Business {chat_id}",
+    )  # fmt: skip
+    await repository.add_districts([DistrictRequest(chat_id, language, districts)])  # type: ignore[arg-type]
+
+
+async def delivery_rows(database: Database, broadcast_id: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from alertbot.storage.tables import deliveries
+
+    async with database.connect() as conn:
+        return list((await conn.execute(select(deliveries).where(deliveries.c.broadcast_id == broadcast_id))).all())
+
+
+async def wait_until_done(application: Application, broadcast_id: int, timeout: float = 30.0) -> None:
+    """Until no delivery of the broadcast is pending or in flight."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        counts = await application.services.broadcasts.counts(broadcast_id)
+        if counts.total and counts.open == 0:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"broadcast {broadcast_id} not done within {timeout}s: {counts}")
+        await asyncio.sleep(0.05)

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from alertbot.domain import BusinessCategory, SubscriberKind
+from alertbot.domain import BusinessCategory, Severity, SubscriberKind
 
 
 class KindChoice(CallbackData, prefix="kind"):
@@ -52,3 +52,43 @@ class ApprovalDecision(CallbackData, prefix="apv"):
 class FollowUpStart(CallbackData, prefix="fu"):
     broadcast_id: int
     template: str
+
+
+# -- /alert: composing a warning. Taps count only on the flow's current message (checked in the handler).
+
+
+class AlertTemplateChoice(CallbackData, prefix="at"):
+    template: str
+
+
+class AlertSkip(CallbackData, prefix="askip"):
+    variable: str
+
+
+class AlertDistrictToggle(CallbackData, prefix="adt"):
+    district: str  # a district id, or "*" for every district of the official's scope
+
+
+class AlertDistrictsDone(CallbackData, prefix="add"):
+    pass
+
+
+class AlertAudienceChoice(CallbackData, prefix="aud"):
+    kind: SubscriberKind | None = None  # None: everyone
+    category: BusinessCategory | None = None  # set: businesses of this category only
+
+
+class AlertSeverityChoice(CallbackData, prefix="asev"):
+    severity: Severity
+
+
+class AlertModeChoice(CallbackData, prefix="amode"):
+    exercise: bool
+
+
+class AlertConfirm(CallbackData, prefix="aok"):
+    force_duplicate: bool
+
+
+class AlertCancel(CallbackData, prefix="ano"):
+    pass

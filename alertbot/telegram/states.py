@@ -8,3 +8,18 @@ class Onboarding(StatesGroup):
     category = State()
     business_name = State()
     districts = State()
+
+
+class AlertCompose(StatesGroup):
+    """/alert: template, its variables, districts, audience, severity, mode, then the preview to confirm.
+
+    Follow-ups start at `variable` (or straight at `confirm`) with a draft from the original broadcast.
+    """
+
+    template = State()
+    variable = State()
+    districts = State()
+    audience = State()
+    severity = State()
+    mode = State()
+    confirm = State()

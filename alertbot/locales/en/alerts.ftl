@@ -20,20 +20,30 @@ alert-not-found = There is no sent broadcast #{ $id }.
 alert-error = That did not work.
 
 alert-choose-template = <b>New warning.</b> Choose a template:
+alert-follow-up-heading = { $title } — follow-up to #{ $id }
 alert-ask-variable =
-    <b>{ $label }</b>{ $optional }
-    { $description }
+    <b>{ $title }</b> · { $step } of { $steps }
+    ✍️ <b>{ $description }</b>
     Example: <code>{ $example }</code>
-alert-optional = { " " }(optional)
+    { $optional ->
+        [yes] Type it as a message, or tap <b>Skip</b>.
+       *[no] Type it as a message.
+    }
 alert-skip = Skip
-alert-choose-districts = Choose the districts (your scope), then tap <b>Done</b>.
+alert-variable-not-text = Please send this as a text message.
+alert-variable-too-long = That is { $length } characters; at most { $max } fit. Please shorten it and send it again.
+alert-choose-districts = Choose the districts to warn (within your scope), then tap <b>Done</b>.
 alert-all-districts = All districts
+alert-districts-done = ✔️ Done
+alert-choose-one-district = Choose at least one district.
 alert-choose-audience = Who should receive it?
 audience-all = Everyone
 audience-residents = Residents
 audience-businesses = All businesses
 audience-business = Businesses: { $category }
 alert-choose-severity = Severity (the template suggests { $default }):
+alert-suggested = { $label } · suggested
+alert-no-severity = none
 severity-extreme = 🔴 Extreme
 severity-severe = 🟠 Severe
 severity-moderate = 🟡 Moderate
@@ -45,11 +55,14 @@ alert-preview-header =
     <b>Preview — { $mode }</b>
     Template: { $title } · severity: { $severity } · audience: { $audience }
     Districts: { $districts }
-    Recipients: { $total } ({ $zh } in Chinese, { $en } in English){ $approval }
-alert-preview-approval = { "\u000A" }⚠️ Needs a supervisor's approval before it is sent.
+    Recipients: { $total } ({ $zh } in Chinese, { $en } in English){ $notes }
+alert-preview-approval = ⚠️ Needs a supervisor's approval before it is sent.
+alert-preview-exercise = 🟨 Exercise: only officials and test chats receive it.
+alert-preview-follow-up = ↩️ Follow-up to #{ $id }: it goes to the chats that received the original.
 alert-preview-language = ⬇️ <b>Exactly what { $language } subscribers receive:</b>
 alert-language-zh = Chinese
 alert-language-en = English
+alert-confirm-question = Check both texts above. Send it?
 alert-confirm-live = 🔴 SEND LIVE to { $total }
 alert-confirm-exercise = 🟨 Send EXERCISE to { $total }
 alert-confirm-request = 🛂 Request approval ({ $mode }, { $total })
@@ -60,6 +73,7 @@ alert-waiting-approval = 🛂 #{ $id } waits for a supervisor's approval (expire
 alert-duplicate = ⚠️ The same warning (#{ $id }) was confirmed { $minutes } min ago. Send it again?
 alert-send-again = Send again
 alert-flow-expired = This step has expired. Start again with /alert.
+alert-use-buttons = Please use the buttons above. /alert starts again; any other command leaves.
 
 alert-approval-request =
     🛂 <b>Approval needed</b> for #{ $id } from { $requester }: { $title }

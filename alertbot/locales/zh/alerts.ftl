@@ -20,20 +20,30 @@ alert-not-found = 不存在已发送的 #{ $id }。
 alert-error = 操作未成功。
 
 alert-choose-template = <b>新建预警。</b>请选择模板：
+alert-follow-up-heading = { $title }（跟进 #{ $id }）
 alert-ask-variable =
-    <b>{ $label }</b>{ $optional }
-    { $description }
+    <b>{ $title }</b> · 第 { $step } 项，共 { $steps } 项
+    ✍️ <b>{ $description }</b>
     示例：<code>{ $example }</code>
-alert-optional = （可选）
+    { $optional ->
+        [yes] 请直接发送文字，或点击<b>跳过</b>。
+       *[no] 请直接发送文字。
+    }
 alert-skip = 跳过
-alert-choose-districts = 请选择区县（您的辖区），然后点击<b>完成</b>。
+alert-variable-not-text = 请以文字消息发送。
+alert-variable-too-long = 内容共 { $length } 个字符，最多 { $max } 个。请精简后重新发送。
+alert-choose-districts = 请选择要发布预警的区县（限您的辖区），然后点击<b>完成</b>。
 alert-all-districts = 全部区县
-alert-choose-audience = 发送对象：
+alert-districts-done = ✔️ 完成
+alert-choose-one-district = 请至少选择一个区县。
+alert-choose-audience = 请选择发送对象：
 audience-all = 所有人
 audience-residents = 居民
 audience-businesses = 全部企业/商户
 audience-business = 企业/商户：{ $category }
-alert-choose-severity = 预警级别（模板建议：{ $default }）：
+alert-choose-severity = 请选择预警级别（模板建议：{ $default }）：
+alert-suggested = { $label } · 建议
+alert-no-severity = 无
 severity-extreme = 🔴 红色（特别严重）
 severity-severe = 🟠 橙色（严重）
 severity-moderate = 🟡 黄色（较重）
@@ -45,11 +55,14 @@ alert-preview-header =
     <b>预览 — { $mode }</b>
     模板：{ $title } · 级别：{ $severity } · 对象：{ $audience }
     区县：{ $districts }
-    接收人数：{ $total }（中文 { $zh }，英文 { $en }）{ $approval }
-alert-preview-approval = { "\u000A" }⚠️ 须经审核负责人批准后才会发送。
+    接收人数：{ $total }（中文 { $zh }，英文 { $en }）{ $notes }
+alert-preview-approval = ⚠️ 须经审核负责人批准后才会发送。
+alert-preview-exercise = 🟨 演练：仅发给工作人员和测试群。
+alert-preview-follow-up = ↩️ 跟进 #{ $id }：发给已收到原预警的用户。
 alert-preview-language = ⬇️ <b>{ $language }订阅者将收到的完整内容：</b>
 alert-language-zh = 中文
 alert-language-en = 英文
+alert-confirm-question = 请核对上方两种语言的内容。确认发送吗？
 alert-confirm-live = 🔴 正式发送给 { $total } 人
 alert-confirm-exercise = 🟨 演练发送给 { $total } 人
 alert-confirm-request = 🛂 提交审批（{ $mode }，{ $total } 人）
@@ -60,6 +73,7 @@ alert-waiting-approval = 🛂 #{ $id } 等待审核负责人批准（{ $minutes 
 alert-duplicate = ⚠️ 相同的预警（#{ $id }）在 { $minutes } 分钟前已确认发送。是否再次发送？
 alert-send-again = 再次发送
 alert-flow-expired = 该步骤已失效，请发送 /alert 重新开始。
+alert-use-buttons = 请点击上方按钮操作。发送 /alert 可重新开始，发送其他命令即退出本流程。
 
 alert-approval-request =
     🛂 <b>待审批</b> #{ $id }，申请人 { $requester }：{ $title }

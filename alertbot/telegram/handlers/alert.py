@@ -1,10 +1,570 @@
-"""/alert for officials: compose from a template, preview exactly, confirm; approvals and follow-ups."""
+"""/alert for officials: compose from a template, preview exactly, confirm; approvals and follow-ups.
+
+The draft lives in FSM data as `AlertDraft.to_json()`, with the index of the variable being asked and the
+id of the one message whose buttons are live: a tap on an older message of the flow is refused, so a
+stale preview can never confirm a newer draft. After the preview the draft carries `issued_at`, so the
+confirmed text is exactly the previewed one. Callback data is never trusted: taps are checked here against
+the official's scope, and AlertService re-checks (and audits refusals of) the whole draft.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+import contextlib
+import dataclasses
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from alertbot.config import LANGUAGES, AppConfig
+from alertbot.domain import Audience, Severity, SubscriberKind
+from alertbot.i18n import Texts
+from alertbot.services.alerts import (
+    MAX_VARIABLE_LENGTH,
+    AlertDraft,
+    AlertError,
+    AlertService,
+    DistrictError,
+    OutOfScopeError,
+    Preview,
+    RenderError,
+    VariableError,
+)
+from alertbot.services.officials import ALL_DISTRICTS
+from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.alert_keyboards import (
+    audience_keyboard,
+    audience_label,
+    confirm_keyboard,
+    district_keyboard,
+    duplicate_keyboard,
+    mode_keyboard,
+    mode_label,
+    severity_keyboard,
+    severity_label,
+    skip_keyboard,
+    template_keyboard,
+)
+from alertbot.telegram.callbacks import (
+    AlertAudienceChoice,
+    AlertCancel,
+    AlertConfirm,
+    AlertDistrictsDone,
+    AlertDistrictToggle,
+    AlertModeChoice,
+    AlertSeverityChoice,
+    AlertSkip,
+    AlertTemplateChoice,
+    ApprovalDecision,
+    FollowUpStart,
+)
+from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.formatting import district_names
+from alertbot.telegram.states import AlertCompose
+
+log = logging.getLogger(__name__)
+
+DRAFT, STEP, LIVE = "draft", "step", "live"  # FSM data: the draft, the variable asked, the live message id
+CALLBACK_ANSWER_MAX = 200
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+
+def _message(query: CallbackQuery) -> Message:
+    assert isinstance(query.message, Message)
+    return query.message
+
+
+def _user_id(event: Message | CallbackQuery) -> int:
+    assert event.from_user is not None
+    return event.from_user.id
+
+
+def _refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
+    """Answer the tap with a pop-up (Telegram allows 200 characters)."""
+    text = l10n.plain(key, **args)
+    callback_answer.text = text if len(text) <= CALLBACK_ANSWER_MAX else text[: CALLBACK_ANSWER_MAX - 1] + "…"
+    callback_answer.show_alert = True
+
+
+def _error_text(l10n: Texts, error: AlertError) -> str:
+    return l10n(error.key, **error.args_for_text)
+
+
+async def _live_draft(query: CallbackQuery, state: FSMContext) -> tuple[AlertDraft, dict[str, Any]] | None:
+    """The draft, if the tap is on the flow's live message; None for an older (or forged) message."""
+    data = await state.get_data()
+    if data.get(DRAFT) is None or data.get(LIVE) != _message(query).message_id:
+        return None
+    return AlertDraft.from_json(data[DRAFT]), data
+
+
+async def _show(message: Message, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool) -> int:
+    """Edit `message` (a step answered by a tap) or send a new one; the id of the message shown."""
+    if edit:
+        await message.edit_text(text, reply_markup=markup)
+        return message.message_id
+    return (await message.answer(text, reply_markup=markup)).message_id
+
+
+async def _texts_for(chat_id: int, l10n: Texts, subscriptions: SubscriptionService, config: AppConfig) -> Texts:
+    """Another chat's language, as the progress reporter chooses it: stored, else the default."""
+    language = await subscriptions.stored_language(chat_id) or config.bot.default_language
+    return Texts(l10n.translator, language)
+
+
+def _minutes_since(moment: datetime) -> int:
+    return max(0, int((datetime.now(UTC) - moment).total_seconds() // 60))
+
+
+# -- the steps: each shows one message and records it as the live one ------------------------------
+
+
+@dataclass(frozen=True)
+class _Flow:
+    """What every step needs: where to answer, the FSM, the official's language, the service, the official."""
+
+    message: Message
+    state: FSMContext
+    l10n: Texts
+    alerts: AlertService
+    user_id: int
+
+    async def answer(self, text: str) -> None:
+        await self.message.answer(text)
+
+
+async def _ask_variable(flow: _Flow, draft: AlertDraft, step: int, *, edit: bool) -> None:
+    """Ask the template's variable number `step`; after the last one go on to the districts (a follow-up:
+    straight to the preview)."""
+    spec = flow.alerts.templates.catalog.get(draft.template_id)
+    if step >= len(spec.variables):
+        if draft.follows_id is not None:
+            await _preview(flow, draft, edit=edit)
+        else:
+            await _ask_districts(flow, draft, edit=edit)
+        return
+    l10n = flow.l10n
+    variable, language = spec.variables[step], l10n.language
+    title = spec.title[language]
+    if draft.follows_id is not None:
+        title = l10n.plain("alert-follow-up-heading", title=title, id=draft.follows_id)
+    text = l10n(
+        "alert-ask-variable",
+        title=title,
+        step=step + 1,
+        steps=len(spec.variables),
+        description=variable.description[language],
+        example=variable.example[language],
+        optional="no" if variable.required else "yes",
+    )
+    markup = None if variable.required else skip_keyboard(l10n, variable.name)
+    shown = await _show(flow.message, text, markup, edit=edit)
+    await flow.state.set_state(AlertCompose.variable)
+    await flow.state.update_data({DRAFT: draft.to_json(), STEP: step, LIVE: shown})
+
+
+async def _ask_districts(flow: _Flow, draft: AlertDraft, *, edit: bool) -> None:
+    try:
+        official = await flow.alerts.official(flow.user_id, "compose")
+    except AlertError as error:
+        await flow.answer(_error_text(flow.l10n, error))
+        await flow.state.clear()
+        return
+    everywhere = ALL_DISTRICTS in official.districts
+    scope = flow.alerts.scope(official)
+    markup = district_keyboard(flow.l10n, flow.alerts.districts, scope, draft.districts, everywhere=everywhere)
+    shown = await _show(flow.message, flow.l10n("alert-choose-districts"), markup, edit=edit)
+    await flow.state.set_state(AlertCompose.districts)
+    await flow.state.update_data({DRAFT: draft.to_json(), LIVE: shown})
+
+
+async def _preview(flow: _Flow, draft: AlertDraft, *, edit: bool) -> None:
+    """Render the draft exactly as it would be sent: a header, each language's text, then Confirm/Cancel."""
+    l10n = flow.l10n
+    try:
+        preview = await flow.alerts.preview(flow.user_id, draft)
+    except AlertError as error:
+        await flow.answer(_error_text(l10n, error))
+        await _after_preview_error(flow, draft, error)
+        return
+    if preview.total == 0:
+        await flow.answer(l10n("alert-no-recipients"))
+        await _after_preview_error(flow, draft, None)
+        return
+    await _show(flow.message, _preview_header(l10n, flow.alerts, preview), None, edit=edit)
+    for language in LANGUAGES:
+        await flow.answer(l10n("alert-preview-language", language=l10n.plain(f"alert-language-{language}")))
+        await flow.answer(preview.texts[language])
+    confirm = await flow.message.answer(l10n("alert-confirm-question"), reply_markup=confirm_keyboard(l10n, preview))
+    await flow.state.set_state(AlertCompose.confirm)
+    await flow.state.update_data({DRAFT: preview.draft.to_json(), STEP: None, LIVE: confirm.message_id})
+
+
+async def _after_preview_error(flow: _Flow, draft: AlertDraft, error: AlertError | None) -> None:
+    """Back to the step that can fix it: districts for a district problem or nobody to reach, the texts for
+    a variable or rendering problem. A follow-up has nothing to change: it ends."""
+    if draft.follows_id is not None:
+        await flow.state.clear()
+    elif error is None or isinstance(error, DistrictError | OutOfScopeError):
+        await _ask_districts(flow, draft, edit=False)
+    elif isinstance(error, VariableError | RenderError):
+        await _ask_variable(flow, dataclasses.replace(draft, variables={}), 0, edit=False)
+    # anything else: stay at this step, its buttons still work
+
+
+def _preview_header(l10n: Texts, alerts: AlertService, preview: Preview) -> str:
+    draft, language = preview.draft, l10n.language
+    notes = []
+    if draft.follows_id is not None:
+        notes.append(l10n.plain("alert-preview-follow-up", id=draft.follows_id))
+    if draft.exercise:
+        notes.append(l10n.plain("alert-preview-exercise"))
+    if preview.needs_approval:
+        notes.append(l10n.plain("alert-preview-approval"))
+    return l10n(
+        "alert-preview-header",
+        mode=mode_label(l10n, draft.exercise),
+        title=preview.spec.title[language],
+        severity=severity_label(l10n, draft.severity),
+        audience=audience_label(l10n, draft.audience),
+        districts=district_names(alerts.districts, draft.districts, language),
+        total=preview.total,
+        zh=preview.recipients.get("zh", 0),
+        en=preview.recipients.get("en", 0),
+        notes="".join("\n" + note for note in notes),
+    )
+
+
+# -- /alert and the compose steps ------------------------------------------------------------------
+
+
+async def start_alert(message: Message, state: FSMContext, l10n: Texts, alerts: AlertService) -> None:
+    try:
+        await alerts.official(_user_id(message), "compose")
+    except AlertError as error:
+        await message.answer(_error_text(l10n, error))
+        return
+    shown = await message.answer(
+        l10n("alert-choose-template"), reply_markup=template_keyboard(l10n, alerts.warning_templates())
+    )
+    await state.set_state(AlertCompose.template)
+    await state.set_data({LIVE: shown.message_id})
+
+
+async def choose_template(
+    query: CallbackQuery,
+    callback_data: AlertTemplateChoice,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    data = await state.get_data()
+    if data.get(LIVE) != _message(query).message_id:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    if callback_data.template not in {spec.id for spec in alerts.warning_templates()}:
+        _refuse(callback_answer, l10n, "alert-unknown-template", template=callback_data.template)
+        return
+    draft = AlertDraft(template_id=callback_data.template)
+    flow = _Flow(_message(query), state, l10n, alerts, _user_id(query))
+    await _ask_variable(flow, draft, 0, edit=True)
+
+
+async def variable_answer(message: Message, state: FSMContext, bot: Bot, l10n: Texts, alerts: AlertService) -> None:
+    data = await state.get_data()
+    draft, step = AlertDraft.from_json(data[DRAFT]), int(data[STEP])
+    text = (message.text or "").strip()
+    if not text:
+        await message.answer(l10n("alert-variable-not-text"))
+        return
+    if len(text) > MAX_VARIABLE_LENGTH:
+        await message.answer(l10n("alert-variable-too-long", max=MAX_VARIABLE_LENGTH, length=len(text)))
+        return
+    variable = alerts.templates.catalog.get(draft.template_id).variables[step]
+    if not variable.required:  # its Skip button is no longer needed
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=data[LIVE], reply_markup=None)
+    draft = dataclasses.replace(draft, variables={**draft.variables, variable.name: text})
+    await _ask_variable(_Flow(message, state, l10n, alerts, _user_id(message)), draft, step + 1, edit=False)
+
+
+async def variable_not_text(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("alert-variable-not-text"))
+
+
+async def skip_variable(
+    query: CallbackQuery,
+    callback_data: AlertSkip,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    draft, data = live
+    step = int(data[STEP])
+    variable = alerts.templates.catalog.get(draft.template_id).variables[step]
+    if variable.required or variable.name != callback_data.variable:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    await _message(query).edit_reply_markup(reply_markup=None)
+    flow = _Flow(_message(query), state, l10n, alerts, _user_id(query))
+    await _ask_variable(flow, draft, step + 1, edit=False)
+
+
+async def toggle_district(
+    query: CallbackQuery,
+    callback_data: AlertDistrictToggle,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    draft = live[0]
+    try:
+        official = await alerts.official(_user_id(query), "compose")
+    except AlertError as error:
+        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        return
+    scope, wanted = alerts.scope(official), callback_data.district
+    chosen = set(draft.districts)
+    if wanted == ALL_DISTRICTS and ALL_DISTRICTS in official.districts:
+        chosen = set() if set(scope) <= chosen else set(scope)
+    elif wanted in scope:
+        chosen ^= {wanted}
+    else:  # not offered to this official: a forged or outdated tap, never stored
+        name = alerts.districts.name(wanted, l10n.language) if wanted in alerts.districts else wanted
+        _refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
+        return
+    draft = dataclasses.replace(draft, districts=tuple(d for d in scope if d in chosen))
+    await state.update_data({DRAFT: draft.to_json()})
+    markup = district_keyboard(
+        l10n, alerts.districts, scope, draft.districts, everywhere=ALL_DISTRICTS in official.districts
+    )
+    await _message(query).edit_reply_markup(reply_markup=markup)
+
+
+async def districts_done(query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    if not live[0].districts:
+        _refuse(callback_answer, l10n, "alert-choose-one-district")
+        return
+    await state.set_state(AlertCompose.audience)
+    await _message(query).edit_text(l10n("alert-choose-audience"), reply_markup=audience_keyboard(l10n))
+
+
+async def choose_audience(
+    query: CallbackQuery,
+    callback_data: AlertAudienceChoice,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    category = callback_data.category
+    audience = Audience(SubscriberKind.BUSINESS if category else callback_data.kind, category)
+    draft = dataclasses.replace(live[0], audience=audience)
+    spec = alerts.templates.catalog.get(draft.template_id)
+    suggested = Severity(spec.severity) if spec.severity else None
+    await state.set_state(AlertCompose.severity)
+    await state.update_data({DRAFT: draft.to_json()})
+    await _message(query).edit_text(
+        l10n("alert-choose-severity", default=severity_label(l10n, suggested)),
+        reply_markup=severity_keyboard(l10n, suggested),
+    )
+
+
+async def choose_severity(
+    query: CallbackQuery,
+    callback_data: AlertSeverityChoice,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    draft = dataclasses.replace(live[0], severity=callback_data.severity)
+    await state.set_state(AlertCompose.mode)
+    await state.update_data({DRAFT: draft.to_json()})
+    await _message(query).edit_text(l10n("alert-choose-mode"), reply_markup=mode_keyboard(l10n))
+
+
+async def choose_mode(
+    query: CallbackQuery,
+    callback_data: AlertModeChoice,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    draft = dataclasses.replace(live[0], exercise=callback_data.exercise)
+    await state.update_data({DRAFT: draft.to_json()})
+    await _preview(_Flow(_message(query), state, l10n, alerts, _user_id(query)), draft, edit=True)
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: AlertConfirm,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+    config: AppConfig,
+) -> None:
+    message = _message(query)
+    live = await _live_draft(query, state)
+    if live is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    draft, data = live
+    # Claim the draft before anything else awaits: a second (double) tap finds nothing to send.
+    await state.update_data({DRAFT: None})
+    buttons = message.reply_markup
+    await message.edit_reply_markup(reply_markup=None)
+    try:
+        confirmation = await alerts.confirm(
+            _user_id(query), draft, force_duplicate=callback_data.force_duplicate, report_chat_id=message.chat.id
+        )
+    except AlertError as error:
+        await state.update_data({DRAFT: data[DRAFT]})
+        await message.edit_reply_markup(reply_markup=buttons)
+        await message.answer(_error_text(l10n, error))
+        return
+    broadcast = confirmation.broadcast
+    if confirmation.outcome == "duplicate":
+        await state.update_data({DRAFT: data[DRAFT]})
+        text = l10n("alert-duplicate", id=broadcast.id, minutes=_minutes_since(broadcast.created_at))
+        await message.edit_text(text, reply_markup=duplicate_keyboard(l10n))
+        return
+    await state.clear()
+    if confirmation.outcome == "queued":
+        mode = mode_label(l10n, broadcast.exercise)
+        text = l10n("alert-queued", id=broadcast.id, total=broadcast.recipients, mode=mode)
+    else:
+        minutes = int(config.alerts.approval_timeout.total_seconds() // 60)
+        text = l10n("alert-waiting-approval", id=broadcast.id, minutes=minutes)
+    await message.edit_text(text)
+
+
+async def cancel(query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts) -> None:
+    if await _live_draft(query, state) is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    await state.clear()
+    await _message(query).edit_text(l10n("alert-cancelled"))
+
+
+async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
+    """A button of the flow tapped outside its step (an old message, or after the flow ended)."""
+    _refuse(callback_answer, l10n, "alert-flow-expired")
+
+
+async def use_buttons(message: Message, l10n: Texts) -> None:
+    await message.answer(l10n("alert-use-buttons"))
+
+
+# -- approvals and follow-ups ---------------------------------------------------------------------------
+
+
+async def decide(
+    query: CallbackQuery,
+    callback_data: ApprovalDecision,
+    callback_answer: CallbackAnswer,
+    bot: Bot,
+    l10n: Texts,
+    alerts: AlertService,
+    subscriptions: SubscriptionService,
+    config: AppConfig,
+) -> None:
+    """A supervisor's Approve/Reject. The service decides who may (and audits who may not)."""
+    user_id = _user_id(query)
+    try:
+        broadcast = await alerts.decide(user_id, callback_data.broadcast_id, approve=callback_data.approve)
+    except AlertError as error:
+        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        return
+    official = alerts.officials.get(user_id)
+    key = "alert-approved" if callback_data.approve else "alert-rejected"
+    args = {"id": broadcast.id, "approver": official.name if official else str(user_id), "total": broadcast.recipients}
+    await _message(query).edit_text(l10n(key, **args))
+    requester = broadcast.report_chat_id or broadcast.created_by
+    texts = await _texts_for(requester, l10n, subscriptions, config)
+    try:
+        await bot.send_message(requester, texts(key, **args))
+    except TelegramAPIError as error:
+        log.warning("could not tell %s about the decision on #%s: %s", requester, broadcast.id, error)
+
+
+async def start_follow_up(
+    query: CallbackQuery,
+    callback_data: FollowUpStart,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    """Update, All clear or Sent in error under a final report: for the chats the original reached."""
+    try:
+        draft = await alerts.follow_up_draft(_user_id(query), callback_data.broadcast_id, callback_data.template)
+    except AlertError as error:
+        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        return
+    await state.clear()
+    await _ask_variable(_Flow(_message(query), state, l10n, alerts, _user_id(query)), draft, 0, edit=False)
 
 
 def build_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
-    return Router(name=__name__)
+    router = private_chats_only(Router(name=__name__))
+    router.message.register(start_alert, Command("alert"))
+    router.message.register(variable_answer, AlertCompose.variable, F.text)
+    router.message.register(variable_not_text, AlertCompose.variable)
+    router.message.register(use_buttons, StateFilter(AlertCompose))
+    steps: list[tuple[Any, Any, Any]] = [
+        (choose_template, AlertTemplateChoice, AlertCompose.template),
+        (skip_variable, AlertSkip, AlertCompose.variable),
+        (toggle_district, AlertDistrictToggle, AlertCompose.districts),
+        (districts_done, AlertDistrictsDone, AlertCompose.districts),
+        (choose_audience, AlertAudienceChoice, AlertCompose.audience),
+        (choose_severity, AlertSeverityChoice, AlertCompose.severity),
+        (choose_mode, AlertModeChoice, AlertCompose.mode),
+        (confirm, AlertConfirm, AlertCompose.confirm),
+        (cancel, AlertCancel, StateFilter(AlertCompose)),
+    ]
+    for handler, factory, step in steps:
+        router.callback_query.register(handler, factory.filter(), step)
+    for factory in dict.fromkeys(factory for _, factory, _ in steps):
+        router.callback_query.register(stale_button, factory.filter())
+    router.callback_query.register(decide, ApprovalDecision.filter())
+    router.callback_query.register(start_follow_up, FollowUpStart.filter())
+    return router

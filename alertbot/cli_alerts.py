@@ -1,0 +1,258 @@
+"""`alertbot templates`, `alertbot alert send|status` and `alertbot audit`: officials' work from a shell.
+
+Validation and rendering are the chat's (AlertService), so a drill script and a duty officer on their
+phone get the same checks, the same texts and the same audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from typing import Any, NoReturn
+
+import click
+
+from alertbot.app import Services, build_services
+from alertbot.config import LANGUAGES, AppConfig, Language, parse_duration
+from alertbot.domain import Audience, BroadcastStatus, Severity
+from alertbot.errors import AppError
+from alertbot.services.alerts import AlertDraft, AlertError, DeliveryReport
+from alertbot.storage.broadcasts import utcnow
+from alertbot.templates import MessageTemplates
+
+OFFICIAL_ENV = "ALERTBOT_OFFICIAL_ID"
+WAIT_POLL_SECONDS = 0.5
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"alertbot: {message}", err=True)
+    sys.exit(code)
+
+
+async def _with_services(config: AppConfig, work: Any) -> Any:
+    services = await build_services(config)
+    try:
+        return await work(services)
+    finally:
+        await services.database.close()
+
+
+def templates_command(as_json: bool, language: Language = "zh") -> None:
+    catalog = MessageTemplates().catalog
+    if as_json:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": spec.id,
+                "title": spec.title[language],
+                "titles": spec.title,
+                "kind": spec.kind,
+                "severity": spec.severity,
+                "cap_event": spec.cap_event,
+                "cap_category": spec.cap_category,
+                "variables": [
+                    {
+                        "name": v.name,
+                        "required": v.required,
+                        "description": v.description[language],
+                        "example": v.example[language],
+                    }
+                    for v in spec.variables
+                ],
+            }
+            for spec in catalog.templates
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for spec in catalog.templates:
+        click.echo(f"{spec.id:<20} {spec.kind:<10} {spec.severity or '-':<9} {spec.title['en']} / {spec.title['zh']}")
+        for v in spec.variables:
+            mark = "*" if v.required else " "
+            click.echo(f"    {mark} {v.name:<16} {v.description['en']}  (e.g. {v.example['en']})")
+    click.echo("* required")
+
+
+def _official_id(config: AppConfig, given: int | None) -> int:
+    chosen = given if given is not None else os.environ.get(OFFICIAL_ENV)
+    if chosen is None or str(chosen).strip() == "":
+        known = "; ".join(f"{o.telegram_id} {o.name}" for o in config.officials) or "none configured"
+        _fail(f"say who is sending: --as TELEGRAM_ID (or {OFFICIAL_ENV}). Officials: {known}")
+    try:
+        return int(str(chosen))
+    except ValueError:
+        _fail(f"--as must be a Telegram user id, not {chosen!r}")
+        raise
+
+
+def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            _fail(f"--var takes name=value, not {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+def send_command(
+    config: AppConfig,
+    *,
+    template: str,
+    districts: tuple[str, ...],
+    audience: str,
+    severity: str | None,
+    variables: tuple[str, ...],
+    exercise: bool,
+    yes: bool,
+    wait: bool,
+    official: int | None,
+) -> None:
+    actor = _official_id(config, official)
+    try:
+        parsed_audience = Audience.parse(audience)
+    except ValueError as error:
+        _fail(str(error))
+        raise
+    words = [w for d in districts for w in d.split()] if districts != ("*",) else ["*"]
+    draft = AlertDraft(
+        template_id=template,
+        variables=_variables(variables),
+        districts=tuple(words),
+        audience=parsed_audience,
+        severity=Severity(severity) if severity else None,
+        exercise=exercise,
+    )
+
+    async def work(services: Services) -> None:
+        alerts = services.alerts
+        try:
+            preview = await alerts.preview(actor, draft)
+        except AlertError as error:
+            _fail(str(error))
+        mode = "EXERCISE" if preview.draft.exercise else "LIVE"
+        for language in LANGUAGES:
+            click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
+            click.echo(preview.texts[language])
+        approval = " (needs a supervisor's approval)" if preview.needs_approval else ""
+        question = f"Send {mode} to {preview.total} recipients{approval}?"
+        if not yes and not click.confirm(question, default=False):
+            _fail("cancelled; nothing was queued", 1)
+        try:
+            confirmation = await alerts.confirm(actor, preview.draft, force_duplicate=yes, report_chat_id=actor)
+        except AlertError as error:
+            _fail(str(error))
+        broadcast = confirmation.broadcast
+        if confirmation.outcome == "duplicate":
+            _fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
+        state = "queued" if confirmation.outcome == "queued" else "waiting for a supervisor's approval"
+        click.echo(f"broadcast {broadcast.id} {state} ({mode}, {broadcast.recipients or preview.total} recipients)")
+        if wait:
+            await _wait(services, broadcast.id)
+
+    try:
+        asyncio.run(_with_services(config, work))
+    except AppError as error:
+        _fail(str(error), error.exit_code)
+
+
+async def _wait(services: Services, broadcast_id: int) -> None:
+    """Show a progress bar until every delivery has an outcome (a running bot does the sending)."""
+    report = await services.alerts.report(broadcast_id)
+    while report.broadcast.status is BroadcastStatus.PENDING_APPROVAL:
+        await asyncio.sleep(WAIT_POLL_SECONDS)
+        report = await services.alerts.report(broadcast_id)
+    if report.broadcast.status not in (BroadcastStatus.QUEUED, BroadcastStatus.DONE):
+        _fail(f"broadcast {broadcast_id} was {report.broadcast.status.value}", 1)
+    total = report.counts.total
+    done = total - report.counts.open
+    started = time.monotonic()
+    with click.progressbar(length=total, label=f"#{broadcast_id}", show_eta=True, show_pos=True) as bar:
+        bar.update(done)
+        while report.counts.open:
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            report = await services.alerts.report(broadcast_id)
+            now_done = report.counts.total - report.counts.open
+            bar.update(now_done - done)
+            done = now_done
+    click.echo(_summary(report) + f" in {time.monotonic() - started:.1f} s")
+
+
+def _summary(report: DeliveryReport) -> str:
+    c = report.counts
+    return (
+        f"#{report.broadcast.id} {report.broadcast.status.value}: sent {c.sent}, blocked {c.blocked}, "
+        f"failed {c.failed}, cancelled {c.cancelled}, pending {c.open} of {c.total}"
+    )
+
+
+def status_command(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
+    async def work(services: Services) -> DeliveryReport:
+        try:
+            return await services.alerts.report(broadcast_id)
+        except AlertError as error:
+            _fail(str(error), 1)
+            raise
+
+    report: DeliveryReport = asyncio.run(_with_services(config, work))
+    b, c = report.broadcast, report.counts
+    data: dict[str, Any] = {
+        "id": b.id, "kind": b.kind.value, "template": b.template_id, "status": b.status.value,
+        "severity": b.severity.value if b.severity else None, "exercise": b.exercise,
+        "districts": list(b.districts), "audience": str(b.audience), "created_by": b.created_by,
+        "approved_by": b.approved_by, "created_at": b.created_at.isoformat(), "follows": b.follows_id,
+        "recipients": c.total, "sent": c.sent, "pending": c.open, "blocked": c.blocked, "failed": c.failed,
+        "cancelled": c.cancelled,
+        "failures": [{"chat_id": chat, "state": state, "error": error} for chat, state, error in report.failures],
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    zone = config.bot.zone
+    click.echo(f"#{b.id} {b.template_id} ({'EXERCISE' if b.exercise else 'LIVE'}, {data['severity'] or '-'}) "
+               f"{b.status.value}")  # fmt: skip
+    click.echo(f"created {b.created_at.astimezone(zone):%Y-%m-%d %H:%M:%S} by {b.created_by}"
+               + (f", approved by {b.approved_by}" if b.approved_by else ""))  # fmt: skip
+    click.echo(f"districts: {', '.join(b.districts)}; audience: {b.audience}")
+    click.echo(_summary(report))
+    for failure in data["failures"]:
+        click.echo(f"  {failure['state']:<8} chat {failure['chat_id']}: {failure['error']}")
+
+
+def _since(text: str | None, config: AppConfig) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return utcnow() - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--since takes a duration (2h, 7d) or a date/time (2026-11-29 or 2026-11-29T08:00), not {text!r}")
+        raise
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.bot.zone)
+
+
+def audit_command(config: AppConfig, since: str | None, as_json: bool) -> None:
+    start = _since(since, config)
+
+    async def work(services: Services) -> list[Any]:
+        return await services.audit.entries(since=start)
+
+    entries = asyncio.run(_with_services(config, work))
+    if as_json:
+        rows = [dataclasses.asdict(e) | {"at": e.at.isoformat()} for e in entries]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    zone = config.bot.zone
+    for e in entries:
+        who = f"{e.actor_id} {e.actor_name or ''}".strip() if e.actor_id is not None else "system"
+        target = f" #{e.broadcast_id}" if e.broadcast_id else ""
+        details = json.dumps(e.details, ensure_ascii=False, sort_keys=True)
+        click.echo(f"{e.at.astimezone(zone):%Y-%m-%d %H:%M:%S}  {who:<28} {e.action:<17}{target}  {details}")
+    if not entries:
+        click.echo("no audit entries" + (f" since {start.astimezone(zone):%Y-%m-%d %H:%M}" if start else ""))

@@ -1,0 +1,320 @@
+"""The outbox and its dispatcher, end to end: the real bot sends through the Bot API test double with
+Telegram's limits and errors switched on, against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertbot.app import build_services
+from alertbot.domain import Audience, BroadcastKind, BusinessCategory, Severity
+from alertbot.services.alerts import AlertDraft, ApprovalError
+from alertbot.storage.broadcasts import NewBroadcast
+from alertbot.storage.tables import subscribers
+from tests.botapi import ApiError, FakeBotAPI
+from tests.harness import (
+    delivery_rows,
+    make_config,
+    running_bot,
+    seed_business,
+    seed_residents,
+    wait_until_done,
+)
+
+OFFICER, SUPERVISOR, TIEXI_OFFICER = 1001, 1002, 1003
+FAST = {"rate": 500, "paid_broadcast": True, "progress_interval": "1s"}
+LEAK = {"location": "北二马路 12 号", "hotline": "96177"}
+
+
+def gas_leak(*districts: str, **changes: Any) -> AlertDraft:
+    fields: dict[str, Any] = {"template_id": "gas_leak", "variables": LEAK, "districts": districts}
+    return AlertDraft(**(fields | changes))
+
+
+def received(api: FakeBotAPI, chat_id: int) -> list[str]:
+    return [m["text"] for m in api.messages(chat_id)]
+
+
+async def test_warning_reaches_exactly_its_district_and_audience(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        db = bot.database
+        await seed_residents(db, range(100, 110), ("heping",), "zh")
+        await seed_residents(db, range(110, 115), ("heping", "tiexi"), "en")
+        await seed_residents(db, range(200, 210), ("tiexi",), "zh")
+        await seed_business(db, 300, BusinessCategory.RESTAURANT, ("heping",))
+        await seed_business(db, 301, BusinessCategory.LPG_RETAILER, ("heping",), "en")
+        await seed_residents(db, [120], ("heping",))
+        async with db.transaction() as conn:  # someone who blocked the bot earlier
+            await conn.execute(subscribers.update().where(subscribers.c.chat_id == 120).values(active=False))
+
+        preview = await bot.services.alerts.preview(OFFICER, gas_leak("heping", audience=Audience.parse("residents")))
+        assert preview.recipients == {"zh": 10, "en": 5}
+        confirmation = await bot.services.alerts.confirm(OFFICER, preview.draft)
+        assert confirmation.outcome == "queued"
+        await wait_until_done(bot, confirmation.broadcast.id)
+
+        for chat in range(100, 110):
+            assert received(api, chat) == [preview.texts["zh"]]
+        for chat in range(110, 115):
+            assert received(api, chat) == [preview.texts["en"]]
+        for chat in [*range(200, 210), 300, 301, 120]:
+            assert received(api, chat) == [], chat
+        rows = await delivery_rows(db, confirmation.broadcast.id)
+        assert {r.state for r in rows} == {"sent"} and len(rows) == 15
+        sends = [p for m, p in api.requests if m == "sendMessage" and p["chat_id"] in range(100, 115)]
+        assert all(p["disable_notification"] is False for p in sends)  # severe: never silent
+        assert all(p["allow_paid_broadcast"] is True for p in sends)
+
+        restaurants = await bot.services.alerts.confirm(
+            OFFICER, gas_leak("heping", audience=Audience.parse("business:restaurant"), severity=Severity.MINOR)
+        )
+        await wait_until_done(bot, restaurants.broadcast.id)
+        assert len(received(api, 300)) == 1 and received(api, 301) == []
+        assert api.calls("sendMessage")[-1]["disable_notification"] is True  # minor: silent
+
+
+async def test_free_rate_is_sustained_without_flood_errors(api: FakeBotAPI, db_path: Path) -> None:
+    api.set_rate_limit(global_per_sec=30, per_chat_per_sec=1, group_per_min=20)
+    config = make_config(api, db_path, dispatch={"rate": 30, "progress_interval": "1s"})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(1000, 1120), ("hunnan",))
+        confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("hunnan"))
+        await wait_until_done(bot, confirmation.broadcast.id)
+    times = sorted(m["sent_at"] for c in range(1000, 1120) for m in api.messages(c))
+    achieved = (len(times) - 1) / (times[-1] - times[0])
+    assert api.rate_limited == 0
+    assert achieved >= 0.95 * 30, f"{achieved:.1f} msg/s"
+    assert all(len(api.messages(c)) == 1 for c in range(1000, 1120))
+
+
+async def test_flood_errors_server_errors_and_timeouts_lose_nothing(api: FakeBotAPI, db_path: Path) -> None:
+    chats = list(range(2000, 2150))
+    rng = random.Random(7)
+    for chat in rng.sample(chats, 15):
+        api.fail_next("sendMessage", ApiError.too_many_requests(1), chat_id=chat)
+    for chat in rng.sample(chats, 20):
+        api.fail_next("sendMessage", rng.choice([ApiError.server_error(), ApiError.bad_gateway()]), chat_id=chat,
+                      times=rng.randint(1, 3))  # fmt: skip
+    config = make_config(api, db_path, dispatch=FAST | {"send_timeout": "1s", "max_attempts": 8})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, chats, ("dadong",))
+        confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("dadong"))
+        await asyncio.sleep(0.2)
+        api.delay("sendMessage", 1.5)  # a stretch of timeouts
+        await asyncio.sleep(1.6)
+        api.delay("sendMessage", 0)
+        await wait_until_done(bot, confirmation.broadcast.id, timeout=60)
+        rows = await delivery_rows(bot.database, confirmation.broadcast.id)
+    assert {r.state for r in rows} == {"sent"}
+    assert all(api.messages(chat) for chat in chats)
+    # a timed-out request may still have been delivered: at least once, never lost
+    duplicates = sum(len(api.messages(chat)) - 1 for chat in chats)
+    assert duplicates <= 50
+    for row in rows:  # nothing is marked sent that Telegram did not accept
+        assert api.message(row.chat_id, row.message_id) is not None
+
+
+async def test_blocked_users_are_deactivated_and_skipped_next_time(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(3000, 3010), ("huanggu",))
+        api.block(3001)
+        api.deactivate(3002)
+        api.forget_chat(3003)
+        first = await bot.services.alerts.confirm(OFFICER, gas_leak("huanggu"))
+        await wait_until_done(bot, first.broadcast.id)
+        rows = {r.chat_id: r for r in await delivery_rows(bot.database, first.broadcast.id)}
+        assert {c for c, r in rows.items() if r.state == "blocked"} == {3001, 3002, 3003}
+        assert "blocked by the user" in rows[3001].error
+        report = await bot.services.alerts.report(first.broadcast.id)
+        assert (report.counts.sent, report.counts.blocked) == (7, 3)
+
+        attempts_before = len(api.calls("sendMessage"))
+        second = await bot.services.alerts.confirm(OFFICER, gas_leak("huanggu", variables=LEAK | {"details": "x"}))
+        await wait_until_done(bot, second.broadcast.id)
+        assert second.broadcast.recipients == 7
+        new_targets = {p["chat_id"] for p in api.calls("sendMessage")[attempts_before:]}
+        assert new_targets.isdisjoint({3001, 3002, 3003})
+
+
+async def test_group_migrated_to_supergroup_is_resent_and_updated(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, [-4000], ("shenbei",))
+        api.fail_next("sendMessage", ApiError.migrated(-1004000), chat_id=-4000)
+        confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("shenbei"))
+        await wait_until_done(bot, confirmation.broadcast.id)
+        assert len(api.messages(-1004000)) == 1
+        moved = await bot.services.subscriptions.get(-1004000)
+        assert moved is not None and moved.districts == ("shenbei",)
+        assert await bot.services.subscriptions.get(-4000) is None
+
+
+async def test_new_extreme_warning_overtakes_ten_thousand_reminders(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch={"rate": 30, "progress_interval": "1s"})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(100_000, 110_000), ("faku",))
+        await seed_residents(bot.database, [5000, 5001], ("xinmin",))
+        reminder = await bot.services.broadcasts.create(
+            NewBroadcast(
+                kind=BroadcastKind.REMINDER, template_id="co_risk", variables={}, districts=("faku",),
+                audience=Audience(), severity=None, priority=4, exercise=False, titles={"zh": "r", "en": "r"},
+                texts={"zh": "冬季燃气安全提醒", "en": "Winter gas safety reminder"}, created_by=0,
+                dedupe_key="reminder",
+            ),
+            queue=True,
+        )  # fmt: skip
+        bot.outbox.wake()
+        assert reminder.recipients == 10_000
+        await api.wait_until(lambda: len(api.calls("sendMessage")) >= 20, timeout=10)
+
+        request = await bot.services.alerts.confirm(OFFICER, gas_leak("xinmin", severity=Severity.EXTREME))
+        assert request.outcome == "pending_approval"
+        queued_at = time.monotonic()
+        await bot.services.alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        first = await api.wait_for_message(5000, timeout=5)
+        assert first["sent_at"] - queued_at < 1.0
+        reminders_sent = sum(1 for p in api.calls("sendMessage") if p["chat_id"] >= 100_000)
+        assert reminders_sent < 200  # the reminders are still queued behind it
+
+
+async def test_follow_up_reaches_exactly_the_original_recipients(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(6000, 6010), ("sujiatun",))
+        api.block(6009)
+        original = await bot.services.alerts.confirm(OFFICER, gas_leak("sujiatun"))
+        await wait_until_done(bot, original.broadcast.id)
+        await seed_residents(bot.database, [6100], ("sujiatun",))  # joined afterwards
+
+        for template in ("update", "all_clear", "sent_in_error"):
+            draft = await bot.services.alerts.follow_up_draft(OFFICER, original.broadcast.id, template)
+            if template == "update":
+                draft = dataclasses.replace(draft, variables={"details": "抢修完成 80%"})
+            follow_up = await bot.services.alerts.confirm(OFFICER, draft)
+            assert follow_up.outcome == "queued"
+            await wait_until_done(bot, follow_up.broadcast.id)
+            targets = {r.chat_id for r in await delivery_rows(bot.database, follow_up.broadcast.id)}
+            assert targets == set(range(6000, 6009)), template
+        assert received(api, 6100) == []
+        assert len(received(api, 6000)) == 4
+        assert "误发" in received(api, 6000)[-1]
+
+        with pytest.raises(Exception, match="outside your scope"):
+            await bot.services.alerts.follow_up_draft(TIEXI_OFFICER, original.broadcast.id, "sent_in_error")
+
+
+async def test_exercise_never_reaches_the_public(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST, alerts={"test_chats": [-777]})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(7000, 7020), ("heping", "shenhe"))
+        draft = gas_leak("heping", exercise=True)
+        preview = await bot.services.alerts.preview(OFFICER, draft)
+        assert preview.total == 4  # three officials and one test chat
+        confirmation = await bot.services.alerts.confirm(OFFICER, draft)
+        await wait_until_done(bot, confirmation.broadcast.id)
+        for chat in range(7000, 7020):
+            assert received(api, chat) == []
+        for chat in (1001, 1002, 1003, -777):
+            [text] = received(api, chat)
+            assert text.startswith("🟨") and text.rstrip().endswith("无需采取任何行动。")
+            assert text.count("演练") >= 2
+
+
+async def test_two_person_rule_holds_in_the_service(api: FakeBotAPI, db_path: Path) -> None:
+    extra = {"telegram_id": 1004, "name": "Tiexi supervisor", "districts": ["tiexi"], "role": "supervisor"}
+    config = make_config(api, db_path, dispatch=FAST)
+    config = config.model_copy(update={"officials": [*config.officials, type(config.officials[0])(**extra)]})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(8000, 8005), ("heping",))
+        alerts = bot.services.alerts
+        every = await alerts.preview(OFFICER, gas_leak("*"))
+        assert every.needs_approval  # all districts
+        request = await alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        assert request.outcome == "pending_approval"
+        for actor, reason in ((OFFICER, "only a supervisor"), (TIEXI_OFFICER, "only a supervisor"),
+                              (1004, "outside your districts"), (8000, "not an official")):  # fmt: skip
+            with pytest.raises(Exception, match=reason):
+                await alerts.decide(actor, request.broadcast.id, approve=True)
+        own = await alerts.confirm(
+            SUPERVISOR, gas_leak("heping", severity=Severity.EXTREME, variables=LEAK | {"details": "2"})
+        )
+        with pytest.raises(ApprovalError, match="requester cannot approve"):
+            await alerts.decide(SUPERVISOR, own.broadcast.id, approve=True)
+        assert await delivery_rows(bot.database, request.broadcast.id) == []
+        approved = await alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        assert approved.recipients == 5
+        with pytest.raises(ApprovalError, match="already decided"):
+            await alerts.decide(SUPERVISOR, request.broadcast.id, approve=False)
+        actions = [e.action for e in await alerts.audit.entries()]
+        assert actions.count("refused") >= 4 and "approve" in actions and "request_approval" in actions
+
+
+async def test_unapproved_requests_expire(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST, alerts={"approval_timeout": 1})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(8100, 8103), ("heping",))
+        request = await bot.services.alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        await asyncio.sleep(1.1)
+        with pytest.raises(ApprovalError):
+            await bot.services.alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        await api.wait_for_message(OFFICER, contains="已失效", timeout=5)  # default language zh
+        assert await delivery_rows(bot.database, request.broadcast.id) == []
+
+
+async def test_duplicate_confirmation_asks_instead_of_sending(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(8200, 8203), ("heping",))
+        first = await bot.services.alerts.confirm(OFFICER, gas_leak("heping"))
+        again = await bot.services.alerts.confirm(OFFICER, gas_leak("heping"))
+        assert again.outcome == "duplicate" and again.broadcast.id == first.broadcast.id
+        forced = await bot.services.alerts.confirm(OFFICER, gas_leak("heping"), force_duplicate=True)
+        assert forced.outcome == "queued" and forced.broadcast.id != first.broadcast.id
+
+
+async def test_queued_while_no_bot_runs_goes_out_at_start(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    services = await build_services(config)
+    try:
+        await seed_residents(services.database, range(8300, 8310), ("yuhong",))
+        confirmation = await services.alerts.confirm(TIEXI_OFFICER, gas_leak("yuhong"), report_chat_id=TIEXI_OFFICER)
+    finally:
+        await services.database.close()
+    assert api.calls("sendMessage") == []
+    async with running_bot(config) as bot:
+        await wait_until_done(bot, confirmation.broadcast.id)
+        report = await api.wait_for_message(TIEXI_OFFICER, contains="10", timeout=10)
+        assert "#1" in report["text"]
+    assert all(len(api.messages(c)) == 1 for c in range(8300, 8310))
+
+
+async def test_preview_refuses_what_telegram_would_refuse(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        alerts = bot.services.alerts
+        with pytest.raises(Exception, match="4096"):
+            fire = "🔥" * 1000  # 2000 UTF-16 units each: Telegram counts those
+            variables = {"location": fire, "hotline": "1", "details": fire}
+            await alerts.preview(OFFICER, gas_leak("heping", variables=variables))
+        with pytest.raises(Exception, match="missing required variable hotline"):
+            await alerts.preview(OFFICER, gas_leak("heping", variables={"location": "x"}))
+        with pytest.raises(Exception, match="has no variable colour"):
+            await alerts.preview(OFFICER, gas_leak("heping", variables=LEAK | {"colour": "red"}))
+        with pytest.raises(Exception, match="unknown district atlantis"):
+            await alerts.preview(OFFICER, gas_leak("atlantis"))
+        with pytest.raises(Exception, match="outside your scope"):
+            await alerts.preview(TIEXI_OFFICER, gas_leak("heping"))
+        with pytest.raises(Exception, match="not an official"):
+            await alerts.preview(42, gas_leak("heping"))
+        with pytest.raises(Exception, match="no subscriber"):
+            await alerts.confirm(OFFICER, gas_leak("kangping"))
+        rendered = await alerts.preview(OFFICER, gas_leak("heping", variables=LEAK | {"details": "<b>x</b> & y"}))
+        assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in rendered.texts["en"]
