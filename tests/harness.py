@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -25,6 +26,31 @@ from tests.botapi import FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = REPO / "config.example.toml"
+
+
+def write_config(folder: Path, api: FakeBotAPI, db_path: Path, extra: str = "") -> Path:
+    """A config file for a real `alertbot` process: the example, pointed at the double and a database."""
+    text = (
+        EXAMPLE_CONFIG.read_text(encoding="utf-8")
+        .replace('api_base = "https://api.telegram.org"', f'api_base = "{api.base_url}"')
+        .replace("sqlite:///alertbot.db", f"sqlite:///{db_path}")
+    )
+    for line in extra.strip().splitlines():  # "section.key = value" overrides
+        key, value = (part.strip() for part in line.split("=", 1))
+        section, name = key.split(".")
+        text = (
+            re.sub(rf"(?m)^{name} = .*$", f"{name} = {value}", text, count=1)
+            if f"\n{name} = " in text
+            else (text.replace(f"[{section}]\n", f"[{section}]\n{name} = {value}\n", 1))
+        )
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def process_environment(**extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_")}
+    return environment | extra
 
 
 def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]) -> AppConfig:
