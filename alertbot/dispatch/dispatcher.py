@@ -107,10 +107,11 @@ class BroadcastDispatcher:
                 retry = utcnow() + timedelta(seconds=wait)
                 self._outcomes.append(Outcome(delivery.id, DeliveryState.PENDING, retry_at=retry, count_attempt=False))
                 continue
+            broadcast = await self._broadcast(delivery.broadcast_id)
             await self._in_flight.acquire()
             await self.pacer.slot()
             self.pacer.sent_to(delivery.chat_id)
-            task = asyncio.create_task(self._send(delivery))
+            task = asyncio.create_task(self._send(delivery, broadcast))
             self._sends.add(task)
             task.add_done_callback(self._sends.discard)
 
@@ -124,9 +125,8 @@ class BroadcastDispatcher:
             self._broadcasts[broadcast_id] = broadcast
         return broadcast
 
-    async def _send(self, delivery: Claimed) -> None:
+    async def _send(self, delivery: Claimed, broadcast: Broadcast) -> None:
         try:
-            broadcast = await self._broadcast(delivery.broadcast_id)
             text = broadcast.texts.get(delivery.language) or next(iter(broadcast.texts.values()))
             message = await self._bot.send_message(
                 delivery.chat_id,

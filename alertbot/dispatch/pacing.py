@@ -17,10 +17,19 @@ GROUP_CHAT_SPACING = 3.0  # 20 per minute
 
 
 class Pacer:
+    """A token bucket for the token's sends.
+
+    It refills at `rate` x HEADROOM per second and holds the rest of the limit as burst
+    (half of `rate` x (1 - HEADROOM), at least one), so a sender that fell behind for a moment catches
+    up, yet no one-second window holds more than `rate` messages, even with some network jitter.
+    """
+
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / (rate * HEADROOM)
+        self.burst = max(1.0, float(int(rate * (1 - HEADROOM) / 2)))
         self._clock = clock
-        self._next_slot = 0.0
+        self._tokens = self.burst
+        self._refilled = clock()
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
 
@@ -36,13 +45,16 @@ class Pacer:
         """Wait for the next global send slot (and for any pause to end)."""
         while True:
             now = self._clock()
-            start = max(self._next_slot, now, self._paused_until)
-            self._next_slot = start + self.interval
-            if start > now:
-                await asyncio.sleep(start - now)
-            if self._clock() >= self._paused_until:  # a pause that began while we slept: wait again
+            if now < self._paused_until:
+                await asyncio.sleep(self._paused_until - now)
+                self._tokens, self._refilled = 1.0, self._clock()  # no burst right after a pause
+                continue
+            self._tokens = min(self.burst, self._tokens + (now - self._refilled) / self.interval)
+            self._refilled = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
                 return
-            self._next_slot = self._paused_until
+            await asyncio.sleep((1.0 - self._tokens) * self.interval)
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive another message (0: now)."""

@@ -464,8 +464,21 @@ class BroadcastRepository:
         if not outcomes:
             return
         now = utcnow()
+        sent = [o for o in outcomes if o.state is DeliveryState.SENT]
+        others = [o for o in outcomes if o.state is not DeliveryState.SENT]
         async with self._db.transaction() as conn:
-            for outcome in outcomes:
+            if sent:  # the common case, one executemany for the whole batch
+                row = deliveries.c
+                await conn.execute(
+                    deliveries.update()
+                    .where(row.id == sa.bindparam("delivery_id"))
+                    .values(
+                        state=DeliveryState.SENT.value, message_id=sa.bindparam("sent_message_id"), sent_at=now,
+                        lease_until=None, error=None, attempts=row.attempts + 1,
+                    ),
+                    [{"delivery_id": o.delivery_id, "sent_message_id": o.message_id} for o in sent],
+                )  # fmt: skip
+            for outcome in others:
                 await self._record_one(conn, outcome, now)
 
     async def _record_one(self, conn: AsyncConnection, outcome: Outcome, now: datetime) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -72,7 +72,7 @@ from alertbot.telegram.states import AlertCompose
 log = logging.getLogger(__name__)
 
 DRAFT, STEP, LIVE = "draft", "step", "live"  # FSM data: the draft, the variable asked, the live message id
-CALLBACK_ANSWER_MAX = 200
+CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -88,10 +88,18 @@ def _user_id(event: Message | CallbackQuery) -> int:
     return event.from_user.id
 
 
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
-    """Answer the tap with a pop-up (Telegram allows 200 characters)."""
+    """Answer the tap with a pop-up, shortened to what Telegram allows."""
     text = l10n.plain(key, **args)
-    callback_answer.text = text if len(text) <= CALLBACK_ANSWER_MAX else text[: CALLBACK_ANSWER_MAX - 1] + "…"
+    if _utf16_length(text) > CALLBACK_ANSWER_MAX:
+        while _utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
+            text = text[:-1]
+        text += "…"
+    callback_answer.text = text
     callback_answer.show_alert = True
 
 
@@ -99,12 +107,16 @@ def _error_text(l10n: Texts, error: AlertError) -> str:
     return l10n(error.key, **error.args_for_text)
 
 
-async def _live_draft(query: CallbackQuery, state: FSMContext) -> tuple[AlertDraft, dict[str, Any]] | None:
-    """The draft, if the tap is on the flow's live message; None for an older (or forged) message."""
-    data = await state.get_data()
-    if data.get(DRAFT) is None or data.get(LIVE) != _message(query).message_id:
-        return None
-    return AlertDraft.from_json(data[DRAFT]), data
+class OnLiveMessage(Filter):
+    """Passes a tap only on the flow's live message, handing the handler the `draft` (None before a template
+    is chosen) and the FSM `flow_data`. Taps on older (or forged) messages fall through to `stale_button`."""
+
+    async def __call__(self, query: CallbackQuery, state: FSMContext) -> bool | dict[str, Any]:
+        data = await state.get_data()
+        if not isinstance(query.message, Message) or data.get(LIVE) != query.message.message_id:
+            return False
+        raw = data.get(DRAFT)
+        return {"draft": AlertDraft.from_json(raw) if raw else None, "flow_data": data}
 
 
 async def _show(message: Message, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool) -> int:
@@ -130,7 +142,7 @@ def _minutes_since(moment: datetime) -> int:
 
 @dataclass(frozen=True)
 class _Flow:
-    """What every step needs: where to answer, the FSM, the official's language, the service, the official."""
+    """What every step needs: where to answer, the FSM, the official's language, the service and who acts."""
 
     message: Message
     state: FSMContext
@@ -194,11 +206,11 @@ async def _preview(flow: _Flow, draft: AlertDraft, *, edit: bool) -> None:
         preview = await flow.alerts.preview(flow.user_id, draft)
     except AlertError as error:
         await flow.answer(_error_text(l10n, error))
-        await _after_preview_error(flow, draft, error)
+        await _after_preview_error(flow, draft, error, edit=edit)
         return
     if preview.total == 0:
         await flow.answer(l10n("alert-no-recipients"))
-        await _after_preview_error(flow, draft, None)
+        await _after_preview_error(flow, draft, None, edit=edit)
         return
     await _show(flow.message, _preview_header(l10n, flow.alerts, preview), None, edit=edit)
     for language in LANGUAGES:
@@ -209,16 +221,23 @@ async def _preview(flow: _Flow, draft: AlertDraft, *, edit: bool) -> None:
     await flow.state.update_data({DRAFT: preview.draft.to_json(), STEP: None, LIVE: confirm.message_id})
 
 
-async def _after_preview_error(flow: _Flow, draft: AlertDraft, error: AlertError | None) -> None:
+async def _after_preview_error(flow: _Flow, draft: AlertDraft, error: AlertError | None, *, edit: bool) -> None:
     """Back to the step that can fix it: districts for a district problem or nobody to reach, the texts for
-    a variable or rendering problem. A follow-up has nothing to change: it ends."""
+    a variable or rendering problem. A follow-up has nothing to change: it ends. Anything else: stay at
+    this step, whose buttons still work."""
+    district_problem = error is None or isinstance(error, DistrictError | OutOfScopeError)
+    text_problem = isinstance(error, VariableError | RenderError)
+    if draft.follows_id is None and not (district_problem or text_problem):
+        return
+    if edit:  # the buttons of this step are no longer live
+        with contextlib.suppress(TelegramBadRequest):
+            await flow.message.edit_reply_markup(reply_markup=None)
     if draft.follows_id is not None:
         await flow.state.clear()
-    elif error is None or isinstance(error, DistrictError | OutOfScopeError):
+    elif district_problem:
         await _ask_districts(flow, draft, edit=False)
-    elif isinstance(error, VariableError | RenderError):
+    else:
         await _ask_variable(flow, dataclasses.replace(draft, variables={}), 0, edit=False)
-    # anything else: stay at this step, its buttons still work
 
 
 def _preview_header(l10n: Texts, alerts: AlertService, preview: Preview) -> str:
@@ -268,16 +287,11 @@ async def choose_template(
     l10n: Texts,
     alerts: AlertService,
 ) -> None:
-    data = await state.get_data()
-    if data.get(LIVE) != _message(query).message_id:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
     if callback_data.template not in {spec.id for spec in alerts.warning_templates()}:
         _refuse(callback_answer, l10n, "alert-unknown-template", template=callback_data.template)
         return
-    draft = AlertDraft(template_id=callback_data.template)
     flow = _Flow(_message(query), state, l10n, alerts, _user_id(query))
-    await _ask_variable(flow, draft, 0, edit=True)
+    await _ask_variable(flow, AlertDraft(template_id=callback_data.template), 0, edit=True)
 
 
 async def variable_answer(message: Message, state: FSMContext, bot: Bot, l10n: Texts, alerts: AlertService) -> None:
@@ -309,13 +323,10 @@ async def skip_variable(
     callback_answer: CallbackAnswer,
     l10n: Texts,
     alerts: AlertService,
+    draft: AlertDraft,
+    flow_data: dict[str, Any],
 ) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    draft, data = live
-    step = int(data[STEP])
+    step = int(flow_data[STEP])
     variable = alerts.templates.catalog.get(draft.template_id).variables[step]
     if variable.required or variable.name != callback_data.variable:
         _refuse(callback_answer, l10n, "alert-flow-expired")
@@ -332,41 +343,34 @@ async def toggle_district(
     callback_answer: CallbackAnswer,
     l10n: Texts,
     alerts: AlertService,
+    draft: AlertDraft,
 ) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    draft = live[0]
+    """Only districts offered to this official can be stored; anything else (forged) is refused."""
     try:
         official = await alerts.official(_user_id(query), "compose")
     except AlertError as error:
         _refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
-    scope, wanted = alerts.scope(official), callback_data.district
+    scope, wanted, everywhere = alerts.scope(official), callback_data.district, ALL_DISTRICTS in official.districts
     chosen = set(draft.districts)
-    if wanted == ALL_DISTRICTS and ALL_DISTRICTS in official.districts:
+    if wanted == ALL_DISTRICTS and everywhere:
         chosen = set() if set(scope) <= chosen else set(scope)
     elif wanted in scope:
         chosen ^= {wanted}
-    else:  # not offered to this official: a forged or outdated tap, never stored
+    else:
         name = alerts.districts.name(wanted, l10n.language) if wanted in alerts.districts else wanted
         _refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
         return
     draft = dataclasses.replace(draft, districts=tuple(d for d in scope if d in chosen))
     await state.update_data({DRAFT: draft.to_json()})
-    markup = district_keyboard(
-        l10n, alerts.districts, scope, draft.districts, everywhere=ALL_DISTRICTS in official.districts
-    )
+    markup = district_keyboard(l10n, alerts.districts, scope, draft.districts, everywhere=everywhere)
     await _message(query).edit_reply_markup(reply_markup=markup)
 
 
-async def districts_done(query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    if not live[0].districts:
+async def districts_done(
+    query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts, draft: AlertDraft
+) -> None:
+    if not draft.districts:
         _refuse(callback_answer, l10n, "alert-choose-one-district")
         return
     await state.set_state(AlertCompose.audience)
@@ -377,17 +381,12 @@ async def choose_audience(
     query: CallbackQuery,
     callback_data: AlertAudienceChoice,
     state: FSMContext,
-    callback_answer: CallbackAnswer,
     l10n: Texts,
     alerts: AlertService,
+    draft: AlertDraft,
 ) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    category = callback_data.category
-    audience = Audience(SubscriberKind.BUSINESS if category else callback_data.kind, category)
-    draft = dataclasses.replace(live[0], audience=audience)
+    kind = SubscriberKind.BUSINESS if callback_data.category else callback_data.kind
+    draft = dataclasses.replace(draft, audience=Audience(kind, callback_data.category))
     spec = alerts.templates.catalog.get(draft.template_id)
     suggested = Severity(spec.severity) if spec.severity else None
     await state.set_state(AlertCompose.severity)
@@ -399,17 +398,9 @@ async def choose_audience(
 
 
 async def choose_severity(
-    query: CallbackQuery,
-    callback_data: AlertSeverityChoice,
-    state: FSMContext,
-    callback_answer: CallbackAnswer,
-    l10n: Texts,
+    query: CallbackQuery, callback_data: AlertSeverityChoice, state: FSMContext, l10n: Texts, draft: AlertDraft
 ) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    draft = dataclasses.replace(live[0], severity=callback_data.severity)
+    draft = dataclasses.replace(draft, severity=callback_data.severity)
     await state.set_state(AlertCompose.mode)
     await state.update_data({DRAFT: draft.to_json()})
     await _message(query).edit_text(l10n("alert-choose-mode"), reply_markup=mode_keyboard(l10n))
@@ -419,15 +410,11 @@ async def choose_mode(
     query: CallbackQuery,
     callback_data: AlertModeChoice,
     state: FSMContext,
-    callback_answer: CallbackAnswer,
     l10n: Texts,
     alerts: AlertService,
+    draft: AlertDraft,
 ) -> None:
-    live = await _live_draft(query, state)
-    if live is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
-    draft = dataclasses.replace(live[0], exercise=callback_data.exercise)
+    draft = dataclasses.replace(draft, exercise=callback_data.exercise)
     await state.update_data({DRAFT: draft.to_json()})
     await _preview(_Flow(_message(query), state, l10n, alerts, _user_id(query)), draft, edit=True)
 
@@ -442,13 +429,14 @@ async def confirm(
     config: AppConfig,
 ) -> None:
     message = _message(query)
-    live = await _live_draft(query, state)
-    if live is None:
+    # Claim the draft (no await in between that yields on the in-memory FSM storage): a second tap of a
+    # double tap finds nothing left to send.
+    data = await state.get_data()
+    if data.get(DRAFT) is None:
         _refuse(callback_answer, l10n, "alert-flow-expired")
         return
-    draft, data = live
-    # Claim the draft before anything else awaits: a second (double) tap finds nothing to send.
     await state.update_data({DRAFT: None})
+    draft = AlertDraft.from_json(data[DRAFT])
     buttons = message.reply_markup
     await message.edit_reply_markup(reply_markup=None)
     try:
@@ -476,10 +464,7 @@ async def confirm(
     await message.edit_text(text)
 
 
-async def cancel(query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts) -> None:
-    if await _live_draft(query, state) is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
-        return
+async def cancel(query: CallbackQuery, state: FSMContext, l10n: Texts) -> None:
     await state.clear()
     await _message(query).edit_text(l10n("alert-cancelled"))
 
@@ -562,7 +547,7 @@ def build_router() -> Router:
         (cancel, AlertCancel, StateFilter(AlertCompose)),
     ]
     for handler, factory, step in steps:
-        router.callback_query.register(handler, factory.filter(), step)
+        router.callback_query.register(handler, factory.filter(), step, OnLiveMessage())
     for factory in dict.fromkeys(factory for _, factory, _ in steps):
         router.callback_query.register(stale_button, factory.filter())
     router.callback_query.register(decide, ApprovalDecision.filter())
