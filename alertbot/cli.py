@@ -168,6 +168,19 @@ def alert_status(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
     status_command(config, broadcast_id, as_json)
 
 
+@alert.command("cancel")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option(
+    "--as", "official", type=int, default=None, help="Telegram id of the official (or $ALERTBOT_OFFICIAL_ID)."
+)
+def alert_cancel(config: AppConfig, broadcast_id: int, official: int | None) -> None:
+    """Stop a broadcast: messages not yet sent are not sent."""
+    from alertbot.cli_alerts import cancel_command
+
+    cancel_command(config, broadcast_id, official)
+
+
 @main.command()
 @config_option
 @click.option("--since", default=None, help="A duration (2h, 7d) or a date/time (2026-11-29T08:00).")

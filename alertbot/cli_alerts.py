@@ -222,6 +222,19 @@ def status_command(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
         click.echo(f"  {failure['state']:<8} chat {failure['chat_id']}: {failure['error']}")
 
 
+def cancel_command(config: AppConfig, broadcast_id: int, official: int | None) -> None:
+    actor = _official_id(config, official)
+
+    async def work(services: Services) -> int:
+        try:
+            return await services.alerts.cancel(actor, broadcast_id)
+        except AlertError as error:
+            _fail(str(error), 1)
+
+    stopped = asyncio.run(_with_services(config, work))
+    click.echo(f"#{broadcast_id}: {stopped} messages not yet sent were cancelled")
+
+
 def _since(text: str | None, config: AppConfig) -> datetime | None:
     if not text:
         return None

@@ -318,3 +318,26 @@ async def test_preview_refuses_what_telegram_would_refuse(api: FakeBotAPI, db_pa
             await alerts.confirm(OFFICER, gas_leak("kangping"))
         rendered = await alerts.preview(OFFICER, gas_leak("heping", variables=LEAK | {"details": "<b>x</b> & y"}))
         assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in rendered.texts["en"]
+
+
+async def test_cancel_stops_what_is_not_sent_and_everything_is_audited(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch={"rate": 30, "progress_interval": "1s"})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, range(9000, 9200), ("tiexi",))
+        alerts = bot.services.alerts
+        preview = await alerts.preview(TIEXI_OFFICER, gas_leak("tiexi"))
+        queued = await alerts.confirm(TIEXI_OFFICER, preview.draft)
+        await api.wait_until(lambda: len(api.calls("sendMessage")) >= 10, timeout=5)
+        with pytest.raises(Exception, match="not an official"):
+            await alerts.cancel(9000, queued.broadcast.id)
+        stopped = await alerts.cancel(TIEXI_OFFICER, queued.broadcast.id)
+        assert stopped > 150
+        await wait_until_done(bot, queued.broadcast.id)
+        sent_after_cancel = len(api.calls("sendMessage"))
+        await asyncio.sleep(0.5)
+        assert len(api.calls("sendMessage")) == sent_after_cancel
+        report = await alerts.report(queued.broadcast.id)
+        assert report.counts.cancelled == stopped and report.counts.sent == 200 - stopped
+        actions = [(e.action, e.actor_id) for e in await alerts.audit.entries()]
+        assert actions == [("compose", TIEXI_OFFICER), ("send", TIEXI_OFFICER), ("refused", 9000),
+                           ("cancel", TIEXI_OFFICER)]  # fmt: skip

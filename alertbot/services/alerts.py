@@ -205,7 +205,22 @@ class AlertService:
     # -- compose and preview --------------------------------------------------------------------
 
     async def preview(self, actor_id: int, draft: AlertDraft) -> Preview:
-        """Validate the draft completely and render it exactly as it would be sent."""
+        """Validate the draft completely and render it exactly as it would be sent (audited: compose)."""
+        preview = await self._prepare(actor_id, draft)
+        final = preview.draft
+        await self.audit.record(
+            "compose", actor_id=actor_id, actor_name=self._name(actor_id), broadcast_id=final.follows_id,
+            template=final.template_id, districts=list(final.districts), audience=str(final.audience),
+            severity=final.severity.value if final.severity else None, exercise=final.exercise,
+            recipients=preview.total,
+        )  # fmt: skip
+        return preview
+
+    def _name(self, actor_id: int) -> str | None:
+        official = self.officials.get(actor_id)
+        return official.name if official else None
+
+    async def _prepare(self, actor_id: int, draft: AlertDraft) -> Preview:
         official = await self.official(actor_id, "preview")
         original = await self._original(official, draft.follows_id) if draft.follows_id else None
         spec = self._template(draft.template_id, follow_up=original is not None)
@@ -355,7 +370,7 @@ class AlertService:
         report_chat_id: int | None = None,
     ) -> Confirmation:
         """Queue the broadcast (or ask for approval). Broadcast and deliveries are one transaction."""
-        preview = await self.preview(actor_id, draft)
+        preview = await self._prepare(actor_id, draft)
         official = await self.official(actor_id, "confirm")
         final = preview.draft
         if preview.total == 0:
@@ -368,7 +383,7 @@ class AlertService:
         is_follow_up = final.follows_id is not None
         if is_follow_up and final.template_id == SENT_IN_ERROR:
             assert final.follows_id is not None
-            stopped = await self._repo.cancel_pending(final.follows_id)
+            stopped = await self._repo.cancel_pending(final.follows_id, reason="sent in error")
             await self.audit.record(
                 "cancel", actor_id=official.telegram_id, actor_name=official.name,
                 broadcast_id=final.follows_id, cancelled_deliveries=stopped, reason="sent in error",
@@ -461,6 +476,27 @@ class AlertService:
             exercise=original.exercise,
             follows_id=original.id,
         )
+
+    async def cancel(self, actor_id: int, broadcast_id: int) -> int:
+        """Stop a broadcast: what is not sent yet is not sent (an official in scope). Returns how many."""
+        official = await self.official(actor_id, "cancel")
+        broadcast = await self._repo.get(broadcast_id)
+        if broadcast is None:
+            raise BroadcastNotFoundError(f"no broadcast #{broadcast_id}", id=broadcast_id)
+        if not self.officials.covers(official, broadcast.districts):
+            await self.audit.record(
+                "refused", actor_id=official.telegram_id, actor_name=official.name,
+                broadcast_id=broadcast_id, attempted="cancel", reason="out of scope",
+            )  # fmt: skip
+            raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
+        stopped = await self._repo.cancel_pending(broadcast_id, reason=f"cancelled by {official.telegram_id}")
+        if broadcast.status is BroadcastStatus.PENDING_APPROVAL:
+            await self._repo.decide(broadcast_id, official.telegram_id, approve=False)
+        await self.audit.record(
+            "cancel", actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
+            cancelled_deliveries=stopped,
+        )  # fmt: skip
+        return stopped
 
     async def report(self, broadcast_id: int) -> DeliveryReport:
         broadcast = await self._repo.get(broadcast_id)

@@ -267,13 +267,13 @@ class BroadcastRepository:
             .values(recipients=count or 0, queued_at=now, status=BroadcastStatus.QUEUED.value)
         )
 
-    async def cancel_pending(self, broadcast_id: int) -> int:
-        """Stop what has not been sent yet (used when a broadcast was sent in error)."""
+    async def cancel_pending(self, broadcast_id: int, reason: str) -> int:
+        """Stop what has not been sent yet (cancelled, or sent in error)."""
         async with self._db.transaction() as conn:
             result = await conn.execute(
                 deliveries.update()
                 .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.state == DeliveryState.PENDING.value)
-                .values(state=DeliveryState.CANCELLED.value, error="cancelled: sent in error")
+                .values(state=DeliveryState.CANCELLED.value, error=reason[:200])
             )
             return int(result.rowcount)
 
