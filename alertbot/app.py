@@ -2,7 +2,8 @@
 
 Besides answering updates, the bot process runs two background loops while it polls: the outbox
 dispatcher (sends queued deliveries) and the progress reporter (officials' progress, reports and
-approval requests). Both start in the Dispatcher's startup hook and stop in its shutdown hook.
+approval requests). They start in the Dispatcher's startup hook, stop in its shutdown hook, and run
+only while this instance holds the dispatch lease, so instances sharing a database never both send.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiogram import Bot, Dispatcher
 
 from alertbot.config import AppConfig
 from alertbot.dispatch.dispatcher import BroadcastDispatcher
+from alertbot.dispatch.leadership import Leadership
 from alertbot.dispatch.progress import ProgressReporter
 from alertbot.i18n import Translator
 from alertbot.services.alerts import AlertService
@@ -25,6 +27,7 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage import Database
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
+from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.templates import MessageTemplates
@@ -78,6 +81,7 @@ class Application:
     dispatcher: Dispatcher
     outbox: BroadcastDispatcher
     reporter: ProgressReporter
+    leadership: Leadership
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once polling has started (after the startup hook ran)."""
@@ -95,17 +99,16 @@ class Application:
         )
 
     async def start_background(self) -> None:
-        """Start the outbox dispatcher and the progress reporter (the Dispatcher's startup hook)."""
+        """Start the outbox dispatcher and the progress reporter (the Dispatcher's startup hook).
+
+        They run only while this instance holds the dispatch lease (`Leadership`).
+        """
         if not self._tasks:
-            self._tasks = [
-                asyncio.create_task(self.outbox.run(), name="alertbot-outbox"),
-                asyncio.create_task(self.reporter.run(), name="alertbot-progress"),
-            ]
+            self._tasks = [asyncio.create_task(self.leadership.run(), name="alertbot-leadership")]
         self.started.set()
 
     async def stop_background(self) -> None:
-        await self.outbox.stop()
-        await self.reporter.stop()
+        await self.leadership.stop()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             try:
@@ -141,7 +144,10 @@ async def build_application(config: AppConfig) -> Application:
     )
     services.alerts.on_queued(outbox.wake)
     services.alerts.on_queued(reporter.wake)
-    application = Application(config, services, bot, dispatcher, outbox, reporter)
+    leadership = Leadership(
+        LeaseRepository(services.database), config.dispatch.instance, config.dispatch.lease_ttl, [outbox, reporter]
+    )
+    application = Application(config, services, bot, dispatcher, outbox, reporter, leadership)
     dispatcher.startup.register(application.start_background)
     dispatcher.shutdown.register(application.stop_background)
     dispatcher["reporter"] = reporter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -120,6 +121,10 @@ class DispatchConfig(Section):
     """Tries per message on server errors and timeouts before it is marked failed."""
     send_timeout: Duration = timedelta(seconds=10)
     progress_interval: Duration = timedelta(seconds=3)
+    instance: Annotated[str, Field(min_length=1, max_length=128)] = Field(default_factory=socket.gethostname)
+    """This instance's name for the dispatcher lease; give each instance sharing a database its own."""
+    lease_ttl: Duration = timedelta(seconds=15)
+    """How long the dispatcher lease lasts without renewal (another instance takes over after it)."""
 
     @model_validator(mode="after")
     def _paid_for_speed(self) -> DispatchConfig:

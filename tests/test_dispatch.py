@@ -341,3 +341,22 @@ async def test_cancel_stops_what_is_not_sent_and_everything_is_audited(api: Fake
         actions = [(e.action, e.actor_id) for e in await alerts.audit.entries()]
         assert actions == [("compose", TIEXI_OFFICER), ("send", TIEXI_OFFICER), ("refused", 9000),
                            ("cancel", TIEXI_OFFICER)]  # fmt: skip
+
+
+async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: FakeBotAPI, db_path: Path) -> None:
+    def instance(name: str) -> Any:
+        return make_config(api, db_path, dispatch={"rate": 30, "instance": name, "lease_ttl": 1})
+
+    async with running_bot(instance("first")) as first:
+        await first.leadership.leading.wait()
+        async with running_bot(instance("second")) as second:
+            await asyncio.sleep(0.5)
+            assert not second.leadership.leading.is_set()
+            await seed_residents(first.database, range(9500, 9590), ("dadong",))
+            confirmation = await second.services.alerts.confirm(OFFICER, gas_leak("dadong"))
+            await api.wait_until(lambda: len(api.calls("sendMessage")) >= 20, timeout=10)
+            await first.stop()  # the leader goes away mid-broadcast
+            await asyncio.wait_for(second.leadership.leading.wait(), timeout=5)
+            await wait_until_done(second, confirmation.broadcast.id, timeout=20)
+    assert all(api.messages(chat) for chat in range(9500, 9590))
+    assert sum(len(api.messages(chat)) for chat in range(9500, 9590)) - 90 <= 16

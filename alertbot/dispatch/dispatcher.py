@@ -67,6 +67,7 @@ class BroadcastDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        self._stopping.clear()
         released = await self._repo.release_all_claims()
         if released:
             log.warning("resuming %d deliveries that were in flight when the dispatcher last stopped", released)
@@ -87,6 +88,8 @@ class BroadcastDispatcher:
 
     async def _idle(self) -> None:
         self._wake.clear()
+        if self._stopping.is_set():
+            return
         due = await self._repo.next_due()
         timeout = IDLE_POLL_SECONDS
         if due is not None:

@@ -65,12 +65,15 @@ class ProgressReporter:
         self._wake.set()
 
     async def run(self) -> None:
+        self._stopping.clear()
         while not self._stopping.is_set():
             try:
                 await self.pass_once()
             except Exception:
                 log.exception("progress pass failed")
             self._wake.clear()
+            if self._stopping.is_set():
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._config.dispatch.progress_interval.total_seconds())
 

@@ -105,3 +105,11 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
     sa.Index("ix_audit_log_at", "at"),
 )
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
