@@ -41,6 +41,7 @@ def config(api: FakeBotAPI, db_path: Path) -> AppConfig:
     return make_config(
         api,
         db_path,
+        bot={"throttle_rate": 100.0, "throttle_burst": 100},  # the script taps faster than any person
         dispatch={"progress_interval": 0.2},
         alerts={"test_chats": [TEST_CHAT]},
         officials=officials,  # type: ignore[arg-type]
@@ -247,11 +248,13 @@ async def test_district_officer_sees_only_their_scope_and_forged_taps_are_refuse
 
     wizard = await officer.say("/alert")
     await officer.tap(wizard, "Gas leak")
+    assert "Please shorten it" in (await officer.say("x" * 1001))["text"]
     await officer.say("Jianshe Road")
     third = await officer.say("96177")
     await officer.tap(third, "Skip")
     picker = officer.messages[-1]
     assert officer.button_texts(picker) == ["Tiexi", "Yuhong", "✔️ Done"]  # no "All districts"
+    assert "use the buttons" in (await officer.say("Tiexi please"))["text"]
 
     for forged in ("adt:heping", "adt:*", "adt:atlantis"):
         answer = await officer.tap(picker, forged)
@@ -264,6 +267,16 @@ async def test_district_officer_sees_only_their_scope_and_forged_taps_are_refuse
     # a forged tap of another step's button is refused as well
     assert "expired" in (await officer.tap(picker, "aok:1"))["text"]
 
+    # Nobody subscribed in Yuhong: the preview says so and offers the districts again.
+    await officer.tap(picker, "Yuhong")
+    await officer.tap(picker, "✔️ Done")
+    await officer.tap(picker, "Residents")
+    await officer.tap(picker, "🟠 Severe · suggested")
+    await officer.tap(picker, "🔴 Live")
+    nobody, picker = officer.messages[-2:]
+    assert "Nobody is subscribed" in nobody["text"]
+    assert officer.button_texts(picker) == ["Tiexi", "✅ Yuhong", "✔️ Done"]
+    await officer.tap(picker, "✅ Yuhong")
     await officer.tap(picker, "Tiexi")
     await officer.tap(picker, "✔️ Done")
     await officer.tap(picker, "Residents")
@@ -274,7 +287,10 @@ async def test_district_officer_sees_only_their_scope_and_forged_taps_are_refuse
     await officer.tap(officer.messages[-1], "Cancel")
     assert "Nothing was sent" in officer.messages[-1]["text"]
 
-    assert not any(e.action == "send" for e in await bot.services.audit.entries())
+    entries = await bot.services.audit.entries()
+    assert not any(e.action == "send" for e in entries)
+    refused = [e.details["attempted"] for e in entries if e.action == "refused" and e.actor_id == TIEXI_OFFICER]
+    assert refused == ["districts heping", "districts *", "districts atlantis", "districts heping"]
 
 
 async def test_extreme_warning_needs_a_supervisor(
@@ -375,6 +391,7 @@ async def test_same_warning_again_asks_before_sending_and_double_taps_send_once(
     await final_report(api, OFFICER, number)
 
     second = await compose(officer, "Gas leak", GAS_LEAK_ANSWERS, ["Heping"])
+    assert "expired" in (await officer.tap(first.confirm, "aok:0"))["text"]  # an old preview confirms nothing
     await officer.tap(second.confirm, "🔴 SEND LIVE to 4")
     asked = officer.current(second.confirm)
     assert f"The same warning (#{number}) was confirmed 0 min ago. Send it again?" in asked["text"]
@@ -426,7 +443,7 @@ async def test_sent_in_error_reaches_exactly_the_original_recipients(
 
     before = len(officer.messages)
     await officer.tap(report, "⛔ Sent in error")
-    header, zh_line, zh_text, en_line, en_text, confirm = officer.messages[before:]
+    header, _, zh_text, _, en_text, confirm = officer.messages[before:]
     assert f"Follow-up to #{number}" in header["text"]
     assert "Template: Sent in error" in header["text"]
     assert "Recipients: 4 (2 in Chinese, 2 in English)" in header["text"]
@@ -453,7 +470,8 @@ async def test_sent_in_error_reaches_exactly_the_original_recipients(
     await officer.tap(report, "✏️ Update")
     prompt = officer.messages[-1]
     assert "What has changed" in prompt["text"] and officer.button_texts(prompt) == []
-    await officer.say("Beier Road has reopened.")
+    answered = await officer.say("Beier Road has reopened.")
+    await api.wait_for_message(OFFICER, contains="Send it?", after=answered["message_id"])
     assert "Template: Update" in officer.messages[-6]["text"]
     assert "Beier Road has reopened." in officer.messages[-2]["text"]
 

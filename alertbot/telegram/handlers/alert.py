@@ -357,7 +357,11 @@ async def toggle_district(
         chosen = set() if set(scope) <= chosen else set(scope)
     elif wanted in scope:
         chosen ^= {wanted}
-    else:
+    else:  # audited like the service's own scope refusals
+        await alerts.audit.record(
+            "refused", actor_id=official.telegram_id, actor_name=official.name,
+            attempted=f"districts {wanted}", reason="out of scope",
+        )  # fmt: skip
         name = alerts.districts.name(wanted, l10n.language) if wanted in alerts.districts else wanted
         _refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
         return
