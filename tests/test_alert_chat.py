@@ -208,8 +208,8 @@ async def test_officer_composes_and_heping_receives_exactly_the_preview(
     number = broadcast_id(queued)
 
     report = await final_report(api, OFFICER, number)
-    assert [text for text, _ in api.buttons(report)] == ["✏️ 更新", "🟢 解除", "⛔ 误发更正"]
-    assert "4 / 4" in report["text"]  # the official has no stored language: the default, Chinese
+    assert [text for text, _ in api.buttons(report)] == ["✏️ Update", "🟢 All clear", "⛔ Sent in error"]
+    assert "Sent 4 of 4" in report["text"]  # in the language the official used for /alert
     for chat in HEPING_ZH:
         assert last_text(api, chat) == texts["zh"]
     for chat in (*HEPING_EN, RESTAURANT):
@@ -371,7 +371,7 @@ async def test_rejected_request_sends_nothing(
     await supervisor.tap(request, f"apv:{number}:0")
     assert "rejected by City emergency supervisor" in supervisor.current(request)["text"]
     told = await api.wait_for_message(OFFICER, contains="City emergency supervisor")
-    assert f"#{number}" in told["text"] and "驳回" in told["text"]
+    assert f"#{number}" in told["text"] and "rejected" in told["text"]
     await asyncio.sleep(0.5)
     assert counts(api, [*HEPING_ALL, *TIEXI]) == before
     stored = await bot.services.alerts.get(number)
@@ -414,7 +414,7 @@ async def test_exercise_reaches_only_officials_and_test_chats(
                              mode="🟨 Exercise")  # fmt: skip
     header = composed.header["text"]
     assert "Preview — EXERCISE" in header and "only officials and test chats" in header
-    assert "Recipients: 5 (5 in Chinese, 0 in English)" in header  # 4 officials and the test chat
+    assert "Recipients: 5 (4 in Chinese, 1 in English)" in header  # 4 officials and the test chat
     translator = bot.services.translator
     for language, text in composed.texts.items():
         banner = translator(language, "alert-exercise-banner")  # type: ignore[arg-type]
@@ -422,10 +422,11 @@ async def test_exercise_reaches_only_officials_and_test_chats(
     before = counts(api, [*HEPING_ALL, *TIEXI])
     number = await confirm_sent(officer, composed)
     report = await final_report(api, OFFICER, number)
-    assert "演练" in report["text"]
+    assert "EXERCISE" in report["text"]
     for chat in (SUPERVISOR, TIEXI_OFFICER, TIEXI_SUPERVISOR, TEST_CHAT):
         assert last_text(api, chat) == composed.texts["zh"], chat
-    assert [m["text"] for m in api.messages(OFFICER)].count(composed.texts["zh"]) == 2  # preview and delivery
+    # the officer composed in English: their copy of the exercise is the English one
+    assert [m["text"] for m in api.messages(OFFICER)].count(composed.texts["en"]) == 2  # preview and delivery
     assert counts(api, [*HEPING_ALL, *TIEXI]) == before
 
 

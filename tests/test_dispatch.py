@@ -162,7 +162,7 @@ async def test_new_extreme_warning_overtakes_ten_thousand_reminders(api: FakeBot
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(100_000, 110_000), ("faku",))
         await seed_residents(bot.database, [5000, 5001], ("xinmin",))
-        reminder = await bot.services.broadcasts.create(
+        reminder, _ = await bot.services.broadcasts.create(
             NewBroadcast(
                 kind=BroadcastKind.REMINDER, template_id="co_risk", variables={}, districts=("faku",),
                 audience=Audience(), severity=None, priority=4, exercise=False, titles={"zh": "r", "en": "r"},

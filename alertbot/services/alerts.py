@@ -37,6 +37,13 @@ from alertbot.templates import MessageTemplates, TemplateProblem, TemplateSpec
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
 SENT_IN_ERROR = "sent_in_error"
 MAX_VARIABLE_LENGTH = 1000
+APPROVAL_REFUSALS = {
+    "missing": "no such request",
+    "not-supervisor": "only a supervisor may decide",
+    "own-request": "the requester cannot approve their own request",
+    "out-of-scope": "outside your districts",
+    "decided": "it was already decided or has expired",
+}
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -376,12 +383,10 @@ class AlertService:
         if preview.total == 0:
             raise NoRecipientsError("no subscriber matches these districts and audience")
         key = _dedupe_key(final)
-        if not force_duplicate:
-            earlier = await self._repo.find_recent(key, utcnow() - self._config.alerts.duplicate_window)
-            if earlier is not None:
-                return Confirmation("duplicate", earlier)
         is_follow_up = final.follows_id is not None
         if is_follow_up and final.template_id == SENT_IN_ERROR:
+            # first stop what of the original is not sent yet: the correction then goes to exactly
+            # those who received (or are receiving) it
             assert final.follows_id is not None
             stopped = await self._repo.cancel_pending(final.follows_id, reason="sent in error")
             await self.audit.record(
@@ -390,7 +395,7 @@ class AlertService:
             )  # fmt: skip
         queue = not preview.needs_approval
         expires = None if queue else utcnow() + self._config.alerts.approval_timeout
-        broadcast = await self._repo.create(
+        broadcast, created = await self._repo.create(
             NewBroadcast(
                 kind=BroadcastKind.FOLLOW_UP if is_follow_up else BroadcastKind.WARNING,
                 template_id=final.template_id,
@@ -410,7 +415,10 @@ class AlertService:
             ),
             queue=queue,
             exercise_chats=await self._exercise_chats() if final.exercise else None,
+            duplicate_since=None if force_duplicate else utcnow() - self._config.alerts.duplicate_window,
         )
+        if not created:
+            return Confirmation("duplicate", broadcast)
         action = "follow_up" if is_follow_up else ("send" if queue else "request_approval")
         await self.audit.record(
             action, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast.id,
@@ -428,26 +436,28 @@ class AlertService:
         official = await self.official(actor_id, verb)
         broadcast = await self._repo.get(broadcast_id)
 
-        async def refuse(reason: str) -> ApprovalError:
+        async def refuse(code: str) -> ApprovalError:
+            reason = APPROVAL_REFUSALS[code]
             await self.audit.record(
                 "refused", actor_id=official.telegram_id, actor_name=official.name,
                 broadcast_id=broadcast_id, attempted=verb, reason=reason,
             )  # fmt: skip
-            return ApprovalError(f"cannot {verb} #{broadcast_id}: {reason}", reason=reason)
+            # `reason` is a code the UI catalogs translate (alert-approval-refused selects on it)
+            return ApprovalError(f"cannot {verb} #{broadcast_id}: {reason}", reason=code)
 
         if broadcast is None:
-            raise await refuse("no such request")
+            raise await refuse("missing")
         if official.role != "supervisor":
-            raise await refuse("only a supervisor may decide")
+            raise await refuse("not-supervisor")
         if official.telegram_id == broadcast.created_by:
-            raise await refuse("the requester cannot approve their own request")
+            raise await refuse("own-request")
         if not self.officials.covers(official, broadcast.districts):
-            raise await refuse("outside your districts")
+            raise await refuse("out-of-scope")
         exercise_chats = await self._exercise_chats() if broadcast.exercise else None
         decided = await self._repo.decide(broadcast_id, official.telegram_id, approve=approve,
                                           exercise_chats=exercise_chats)  # fmt: skip
         if decided is None:
-            raise await refuse("it was already decided or has expired")
+            raise await refuse("decided")
         await self.audit.record(
             verb, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
             requester=broadcast.created_by, recipients=decided.recipients,

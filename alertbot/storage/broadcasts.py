@@ -143,11 +143,23 @@ class BroadcastRepository:
         *,
         queue: bool,
         exercise_chats: dict[int, str] | None = None,
-    ) -> Broadcast:
-        """Write the broadcast; with `queue`, also every delivery row, in the same transaction."""
+        duplicate_since: datetime | None = None,
+    ) -> tuple[Broadcast, bool]:
+        """Write the broadcast; with `queue`, also every delivery row, in the same transaction.
+
+        With `duplicate_since`, a broadcast with the same dedupe key created since then (and not refused
+        or expired) is returned instead, with False: checked inside the writing transaction, so two
+        officials confirming at the same moment cannot both send.
+        """
         now = utcnow()
         status = BroadcastStatus.QUEUED if queue else BroadcastStatus.PENDING_APPROVAL
         async with self._db.transaction() as conn:
+            if duplicate_since is not None:
+                if self._db.engine.dialect.name == "postgresql":
+                    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(new.dedupe_key))))
+                earlier = await self._recent_id(conn, new.dedupe_key, duplicate_since)
+                if earlier is not None:
+                    return await self._load(conn, earlier), False
             broadcast_id = await conn.scalar(
                 broadcasts.insert()
                 .values(
@@ -174,7 +186,7 @@ class BroadcastRepository:
             assert broadcast_id is not None
             if queue:
                 await self._queue(conn, broadcast_id, now, exercise_chats)
-            return await self._load(conn, broadcast_id)
+            return await self._load(conn, broadcast_id), True
 
     async def decide(
         self,
@@ -318,20 +330,19 @@ class BroadcastRepository:
             exists = await conn.scalar(sa.select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id))
             return await self._load(conn, broadcast_id) if exists else None
 
-    async def find_recent(self, dedupe_key: str, since: datetime) -> Broadcast | None:
+    @staticmethod
+    async def _recent_id(conn: AsyncConnection, dedupe_key: str, since: datetime) -> int | None:
         """The latest broadcast with the same content since `since` that was not refused or expired."""
-        async with self._db.connect() as conn:
-            found = await conn.scalar(
-                sa.select(broadcasts.c.id)
-                .where(
-                    broadcasts.c.dedupe_key == dedupe_key,
-                    broadcasts.c.created_at >= since,
-                    broadcasts.c.status.notin_([BroadcastStatus.REJECTED.value, BroadcastStatus.EXPIRED.value]),
-                )
-                .order_by(broadcasts.c.id.desc())
-                .limit(1)
+        return await conn.scalar(
+            sa.select(broadcasts.c.id)
+            .where(
+                broadcasts.c.dedupe_key == dedupe_key,
+                broadcasts.c.created_at >= since,
+                broadcasts.c.status.notin_([BroadcastStatus.REJECTED.value, BroadcastStatus.EXPIRED.value]),
             )
-            return await self._load(conn, found) if found else None
+            .order_by(broadcasts.c.id.desc())
+            .limit(1)
+        )
 
     async def with_status(self, *statuses: BroadcastStatus) -> list[Broadcast]:
         async with self._db.connect() as conn:

@@ -15,7 +15,14 @@ alert-bad-district = Unknown or missing district: { $districts }.
 alert-out-of-scope = Outside your districts: { $districts }.
 alert-render-problem = The message cannot be sent as it is: { $problem }
 alert-no-recipients = Nobody is subscribed in these districts for this audience: nothing to send.
-alert-approval-refused = Refused: { $reason }.
+alert-approval-refused = Refused: { $reason ->
+        [missing] there is no such request
+        [not-supervisor] only a supervisor may decide
+        [own-request] the requester cannot approve their own request
+        [out-of-scope] it is outside your districts
+        [decided] it was already decided or has expired
+       *[other] { $reason }
+    }.
 alert-not-found = There is no sent broadcast #{ $id }.
 alert-error = That did not work.
 

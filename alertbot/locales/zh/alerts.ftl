@@ -15,7 +15,14 @@ alert-bad-district = 区县有误或未选择：{ $districts }。
 alert-out-of-scope = 超出您的辖区：{ $districts }。
 alert-render-problem = 该消息无法按现有内容发送：{ $problem }
 alert-no-recipients = 所选区县和对象中没有订阅者，无需发送。
-alert-approval-refused = 操作被拒绝：{ $reason }。
+alert-approval-refused = 操作被拒绝：{ $reason ->
+        [missing] 不存在该请求
+        [not-supervisor] 只有审核负责人可以审批
+        [own-request] 申请人不能审批自己的请求
+        [out-of-scope] 超出您的辖区
+        [decided] 该请求已被处理或已失效
+       *[other] { $reason }
+    }。
 alert-not-found = 不存在已发送的 #{ $id }。
 alert-error = 操作未成功。
 

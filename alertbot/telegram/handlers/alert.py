@@ -266,12 +266,17 @@ def _preview_header(l10n: Texts, alerts: AlertService, preview: Preview) -> str:
 # -- /alert and the compose steps ------------------------------------------------------------------
 
 
-async def start_alert(message: Message, state: FSMContext, l10n: Texts, alerts: AlertService) -> None:
+async def start_alert(
+    message: Message, state: FSMContext, l10n: Texts, alerts: AlertService, subscriptions: SubscriptionService
+) -> None:
     try:
         await alerts.official(_user_id(message), "compose")
     except AlertError as error:
         await message.answer(_error_text(l10n, error))
         return
+    # Progress, reports and approval requests reach this official later, outside any update: keep the
+    # language they use now so those arrive in it too.
+    await subscriptions.ensure(message.chat.id, l10n.language)
     shown = await message.answer(
         l10n("alert-choose-template"), reply_markup=template_keyboard(l10n, alerts.warning_templates())
     )
