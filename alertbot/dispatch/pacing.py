@@ -20,13 +20,15 @@ class Pacer:
     """A token bucket for the token's sends.
 
     It refills at `rate` x HEADROOM per second and holds the rest of the limit as burst
-    (half of `rate` x (1 - HEADROOM), at least one), so a sender that fell behind for a moment catches
+    (half of `rate` x (1 - HEADROOM), at least one and a half), so a sender that fell behind for a moment catches
     up, yet no one-second window holds more than `rate` messages, even with some network jitter.
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = 1.0 / (rate * HEADROOM)
-        self.burst = max(1.0, float(int(rate * (1 - HEADROOM) / 2)))
+        # At most burst + rate x HEADROOM sends fit in any second: 1.5 + 29.4 < 31 at 30/s, and 10 + 980 at
+        # 1000/s. The fraction above one token lets a send that was late by up to half a slot be made up.
+        self.burst = max(1.5, float(int(rate * (1 - HEADROOM) / 2)))
         self._clock = clock
         self._tokens = self.burst
         self._refilled = clock()
