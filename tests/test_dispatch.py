@@ -360,3 +360,18 @@ async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: Fake
             await wait_until_done(second, confirmation.broadcast.id, timeout=20)
     assert all(api.messages(chat) for chat in range(9500, 9590))
     assert sum(len(api.messages(chat)) for chat in range(9500, 9590)) - 90 <= 16
+
+
+async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST | {"max_attempts": 2})
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, [9700, 9701], ("liaozhong",))
+        api.fail_next("sendMessage", ApiError.server_error(), chat_id=9701, times=10)
+        confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("liaozhong"))
+        await wait_until_done(bot, confirmation.broadcast.id)
+        report = await bot.services.alerts.report(confirmation.broadcast.id)
+    assert (report.counts.sent, report.counts.failed) == (1, 1)
+    [(chat, state, error)] = report.failures
+    assert (chat, state) == (9701, "failed")
+    assert error is not None and "gave up after 2 tries" in error and "Internal Server Error" in error
+    assert len(api.calls("sendMessage")) >= 3  # one success, two tries for the failing chat

@@ -191,8 +191,8 @@ class ProgressReporter:
             "total": counts.total,
         }
         if done:
-            minutes = max(0.0, (utcnow() - broadcast.created_at).total_seconds() / 60)
-            return l10n("alert-report", **args, minutes=f"{minutes:.1f}")
+            seconds = max(0, round((utcnow() - broadcast.created_at).total_seconds()))
+            return l10n("alert-report", **args, seconds=seconds)
         return l10n("alert-progress", **args, rate=f"{rate:.1f}", eta=eta)
 
 

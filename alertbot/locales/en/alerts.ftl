@@ -97,7 +97,10 @@ alert-progress =
     Sent { $sent } of { $total } · pending { $pending } · blocked { $blocked } · failed { $failed }
     { $rate } msg/s · about { $eta } s left
 alert-report =
-    ✅ #{ $id } { $title } ({ $mode }) finished in { $minutes } min.
+    ✅ #{ $id } { $title } ({ $mode }) finished in { $seconds ->
+        [one] 1 second
+       *[other] { $seconds } seconds
+    }.
     Sent { $sent } of { $total } · blocked { $blocked } · failed { $failed } · cancelled { $cancelled }
 alert-follow-up-update = ✏️ Update
 alert-follow-up-all_clear = 🟢 All clear

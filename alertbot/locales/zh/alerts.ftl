@@ -97,7 +97,7 @@ alert-progress =
     已发送 { $sent } / { $total } · 待发送 { $pending } · 已屏蔽 { $blocked } · 失败 { $failed }
     { $rate } 条/秒 · 约剩 { $eta } 秒
 alert-report =
-    ✅ #{ $id } { $title }（{ $mode }）发送完毕，用时 { $minutes } 分钟。
+    ✅ #{ $id } { $title }（{ $mode }）发送完毕，用时 { $seconds } 秒。
     已发送 { $sent } / { $total } · 已屏蔽 { $blocked } · 失败 { $failed } · 已取消 { $cancelled }
 alert-follow-up-update = ✏️ 更新
 alert-follow-up-all_clear = 🟢 解除

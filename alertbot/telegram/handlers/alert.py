@@ -68,6 +68,7 @@ from alertbot.telegram.callbacks import (
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
 from alertbot.telegram.states import AlertCompose
+from alertbot.telegram_html import utf16_length
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,11 @@ def _user_id(event: Message | CallbackQuery) -> int:
     return event.from_user.id
 
 
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
     """Answer the tap with a pop-up, shortened to what Telegram allows."""
     text = l10n.plain(key, **args)
-    if _utf16_length(text) > CALLBACK_ANSWER_MAX:
-        while _utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
+    if utf16_length(text) > CALLBACK_ANSWER_MAX:
+        while utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
             text = text[:-1]
         text += "…"
     callback_answer.text = text
