@@ -61,8 +61,14 @@ class StorageConfig(Section):
         return value
 
 
+_CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d"
+QUIET_HOURS_PATTERN = rf"^(?:{_CLOCK}-{_CLOCK})?$"
+
+
 class BotConfig(Section):
     default_language: Language = "zh"
+    quiet_hours: Annotated[str, Field(pattern=QUIET_HOURS_PATTERN)] = "22:00-07:00"
+    """Reminders due inside this local-time window wait for its end ("" for none); warnings never wait."""
     timezone: str = "Asia/Shanghai"
     throttle_rate: Annotated[float, Field(gt=0)] = 3.0
     """Updates per second one person may send on average before the bot ignores the excess."""
@@ -133,6 +139,60 @@ class DispatchConfig(Section):
         return self
 
 
+class SeasonWindow(Section):
+    """Month-day window in which a campaign runs; it may wrap the new year (from 10-15 to 03-15)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: Annotated[str, Field(alias="from", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+    end: Annotated[str, Field(alias="to", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+
+    def contains(self, month: int, day: int) -> bool:
+        today = f"{month:02d}-{day:02d}"
+        if self.start <= self.end:
+            return self.start <= today <= self.end
+        return today >= self.start or today <= self.end
+
+
+class CampaignConfig(Section):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,48}$")]
+    template: str
+    schedule: str
+    """Five-field cron (minute hour day month weekday) in the bot's time zone; weekday 0 or 7 is Sunday."""
+    season: SeasonWindow | None = None
+    audience: str = "all"
+    districts: Annotated[list[str], Field(min_length=1)] = ["*"]
+    ack: bool = False
+    follow_up_after: Duration | None = None
+    enabled: bool = True
+    variables: dict[str, str] = {}
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from alertbot.scheduling.cron import parse_cron
+
+        parse_cron(value, ZoneInfo("UTC"))
+        return value
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: str) -> str:
+        from alertbot.domain import Audience
+
+        return str(Audience.parse(value))
+
+    @model_validator(mode="after")
+    def _follow_up_needs_ack(self) -> CampaignConfig:
+        if self.follow_up_after is not None and not self.ack:
+            raise ValueError("follow_up_after: a follow-up goes to those who did not confirm, so it needs ack = true")
+        return self
+
+
+class SchedulerConfig(Section):
+    grace: Duration = timedelta(hours=6)
+    """An occurrence missed while the bot was down is sent at start if it is at most this old."""
+
+
 class LocalizedName(Section):
     zh: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
@@ -159,6 +219,8 @@ class AppConfig(Section):
     bot: BotConfig = BotConfig()
     alerts: AlertsConfig = AlertsConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    campaigns: list[CampaignConfig] = []
     districts: Annotated[list[DistrictConfig], Field(min_length=1)]
     officials: list[OfficialConfig] = []
 
@@ -173,6 +235,14 @@ class AppConfig(Section):
             unknown = [d for d in official.districts if d != "*" and d not in known]
             if unknown:
                 raise ValueError(f"officials[{n}].districts: unknown district {', '.join(unknown)}")
+        for n, campaign in enumerate(self.campaigns):
+            unknown = [d for d in campaign.districts if d != "*" and d not in known]
+            if unknown:
+                raise ValueError(f"campaigns[{n}].districts: unknown district {', '.join(unknown)}")
+        campaign_ids = [c.id for c in self.campaigns]
+        repeated = sorted({i for i in campaign_ids if campaign_ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"campaigns: duplicate id {', '.join(repeated)}")
         seen: set[int] = set()
         for official in self.officials:
             if official.telegram_id in seen:

@@ -1,0 +1,1 @@
+"""Seasonal reminder campaigns: cron schedules, exactly-once occurrences, quiet hours, acknowledgements."""
