@@ -143,6 +143,8 @@ class Broadcast:
     recipients: int
     report_chat_id: int | None
     report_message_id: int | None
+    occurrence_id: int | None = None
+    ack: bool = False
 
     @property
     def silent(self) -> bool:

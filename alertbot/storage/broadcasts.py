@@ -7,7 +7,7 @@ is `sent` only after Telegram accepted the message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from alertbot.domain import (
     Severity,
 )
 from alertbot.storage.database import Database
-from alertbot.storage.tables import broadcasts, deliveries, subscribers, subscriptions
+from alertbot.storage.tables import broadcasts, campaign_acks, deliveries, subscribers, subscriptions
 
 
 def utcnow() -> datetime:
@@ -57,6 +57,18 @@ class NewBroadcast:
     follows_id: int | None = None
     report_chat_id: int | None = None
     expires_at: datetime | None = None
+    occurrence_id: int | None = None
+    ack: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """How a broadcast's deliveries are selected beyond its districts, audience or original."""
+
+    not_before: Callable[[str | None], datetime] | None = None
+    """Reminders: when a person with these quiet hours (None: the default) may receive it."""
+    skip_acknowledged_of: int | None = None
+    """Campaign follow-ups: leave out who confirmed this occurrence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +156,8 @@ class BroadcastRepository:
         queue: bool,
         exercise_chats: dict[int, str] | None = None,
         duplicate_since: datetime | None = None,
+        fan_out: FanOut | None = None,
+        connection: AsyncConnection | None = None,
     ) -> tuple[Broadcast, bool]:
         """Write the broadcast; with `queue`, also every delivery row, in the same transaction.
 
@@ -151,42 +165,57 @@ class BroadcastRepository:
         or expired) is returned instead, with False: checked inside the writing transaction, so two
         officials confirming at the same moment cannot both send.
         """
+        if connection is not None:  # part of a caller's transaction (a campaign occurrence)
+            return await self._create(connection, new, queue, exercise_chats, duplicate_since, fan_out)
+        async with self._db.transaction() as conn:
+            return await self._create(conn, new, queue, exercise_chats, duplicate_since, fan_out)
+
+    async def _create(
+        self,
+        conn: AsyncConnection,
+        new: NewBroadcast,
+        queue: bool,
+        exercise_chats: dict[int, str] | None,
+        duplicate_since: datetime | None,
+        fan_out: FanOut | None,
+    ) -> tuple[Broadcast, bool]:
         now = utcnow()
         status = BroadcastStatus.QUEUED if queue else BroadcastStatus.PENDING_APPROVAL
-        async with self._db.transaction() as conn:
-            if duplicate_since is not None:
-                if self._db.engine.dialect.name == "postgresql":
-                    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(new.dedupe_key))))
-                earlier = await self._recent_id(conn, new.dedupe_key, duplicate_since)
-                if earlier is not None:
-                    return await self._load(conn, earlier), False
-            broadcast_id = await conn.scalar(
-                broadcasts.insert()
-                .values(
-                    kind=new.kind.value,
-                    template_id=new.template_id,
-                    variables=new.variables,
-                    districts=list(new.districts),
-                    audience=str(new.audience),
-                    severity=new.severity.value if new.severity else None,
-                    priority=new.priority,
-                    exercise=new.exercise,
-                    titles=new.titles,
-                    texts=new.texts,
-                    status=status.value,
-                    follows_id=new.follows_id,
-                    created_by=new.created_by,
-                    created_at=now,
-                    expires_at=new.expires_at,
-                    dedupe_key=new.dedupe_key,
-                    report_chat_id=new.report_chat_id,
-                )
-                .returning(broadcasts.c.id)
+        if duplicate_since is not None:
+            if self._db.engine.dialect.name == "postgresql":
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(new.dedupe_key))))
+            earlier = await self._recent_id(conn, new.dedupe_key, duplicate_since)
+            if earlier is not None:
+                return await self._load(conn, earlier), False
+        broadcast_id = await conn.scalar(
+            broadcasts.insert()
+            .values(
+                kind=new.kind.value,
+                template_id=new.template_id,
+                variables=new.variables,
+                districts=list(new.districts),
+                audience=str(new.audience),
+                severity=new.severity.value if new.severity else None,
+                priority=new.priority,
+                exercise=new.exercise,
+                titles=new.titles,
+                texts=new.texts,
+                status=status.value,
+                follows_id=new.follows_id,
+                created_by=new.created_by,
+                created_at=now,
+                expires_at=new.expires_at,
+                dedupe_key=new.dedupe_key,
+                report_chat_id=new.report_chat_id,
+                occurrence_id=new.occurrence_id,
+                ack=new.ack,
             )
-            assert broadcast_id is not None
-            if queue:
-                await self._queue(conn, broadcast_id, now, exercise_chats)
-            return await self._load(conn, broadcast_id), True
+            .returning(broadcasts.c.id)
+        )
+        assert broadcast_id is not None
+        if queue:
+            await self._queue(conn, broadcast_id, now, exercise_chats, fan_out)
+        return await self._load(conn, broadcast_id), True
 
     async def decide(
         self,
@@ -236,17 +265,16 @@ class BroadcastRepository:
             return [await self._load(conn, i) for i in ids]
 
     async def _queue(
-        self, conn: AsyncConnection, broadcast_id: int, now: datetime, exercise_chats: dict[int, str] | None
+        self,
+        conn: AsyncConnection,
+        broadcast_id: int,
+        now: datetime,
+        exercise_chats: dict[int, str] | None,
+        fan_out: FanOut | None = None,
     ) -> None:
+        """Insert the delivery rows of a broadcast: set-based, one INSERT ... SELECT per quiet-hours group."""
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
-        columns = ["broadcast_id", "chat_id", "language", "priority", "state", "attempts", "not_before"]
-        constants = [
-            sa.literal(broadcast_id),
-            sa.literal(row.priority),
-            sa.literal(DeliveryState.PENDING.value),
-            sa.literal(0),
-            sa.literal(now, sa.DateTime(timezone=True)),
-        ]
+        fan_out = fan_out or FanOut()
         if row.exercise:
             chats = exercise_chats or {}
             if chats:
@@ -261,15 +289,24 @@ class BroadcastRepository:
                         for chat, language in chats.items()
                     ],
                 )  # fmt: skip
-        elif row.follows_id is not None:
-            source = sa.select(constants[0], deliveries.c.chat_id, deliveries.c.language, *constants[1:]).where(
-                deliveries.c.broadcast_id == row.follows_id, deliveries.c.state.in_(_REACHED)
-            )
-            await conn.execute(deliveries.insert().from_select(columns, source))
         else:
-            recipients = self._recipients_query(row.districts, Audience.parse(row.audience)).subquery()
-            source = sa.select(constants[0], recipients.c.chat_id, recipients.c.language, *constants[1:])
-            await conn.execute(deliveries.insert().from_select(columns, source))
+            recipients = self._recipient_source(row, fan_out).subquery()
+            groups: list[tuple[sa.ColumnElement[bool], datetime]] = [(sa.true(), now)]
+            if fan_out.not_before is not None:  # reminders wait for the end of each person's quiet hours
+                values = list(await conn.scalars(sa.select(recipients.c.quiet_hours).distinct()))
+                groups = [
+                    (recipients.c.quiet_hours.is_(None) if v is None else recipients.c.quiet_hours == v,
+                     fan_out.not_before(v))
+                    for v in values
+                ]  # fmt: skip
+            columns = ["broadcast_id", "chat_id", "language", "priority", "state", "attempts", "not_before"]
+            for condition, not_before in groups:
+                source = sa.select(
+                    sa.literal(broadcast_id), recipients.c.chat_id, recipients.c.language, sa.literal(row.priority),
+                    sa.literal(DeliveryState.PENDING.value), sa.literal(0),
+                    sa.literal(not_before, sa.DateTime(timezone=True)),
+                ).where(condition)  # fmt: skip
+                await conn.execute(deliveries.insert().from_select(columns, source))
         count = await conn.scalar(
             sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.broadcast_id == broadcast_id)
         )
@@ -278,6 +315,30 @@ class BroadcastRepository:
             .where(broadcasts.c.id == broadcast_id)
             .values(recipients=count or 0, queued_at=now, status=BroadcastStatus.QUEUED.value)
         )
+
+    def _recipient_source(self, row: Any, fan_out: FanOut) -> sa.Select[Any]:
+        """(chat_id, language, quiet_hours) of everyone a broadcast goes to."""
+        if row.follows_id is None:
+            audience = Audience.parse(row.audience)
+            return (
+                sa.select(subscribers.c.chat_id, subscribers.c.language, subscribers.c.quiet_hours)
+                .select_from(subscribers.join(subscriptions))
+                .where(*self._audience_filter(row.districts, audience))
+                .distinct()
+            )
+        # a follow-up goes to the chats of the original (for reminders: those it reached, minus confirmers)
+        states = [DeliveryState.SENT.value] if fan_out.skip_acknowledged_of is not None else _REACHED
+        source = (
+            sa.select(deliveries.c.chat_id, deliveries.c.language, subscribers.c.quiet_hours)
+            .select_from(deliveries.outerjoin(subscribers, subscribers.c.chat_id == deliveries.c.chat_id))
+            .where(deliveries.c.broadcast_id == row.follows_id, deliveries.c.state.in_(states))
+        )
+        if fan_out.skip_acknowledged_of is not None:
+            acknowledged = sa.select(campaign_acks.c.chat_id).where(
+                campaign_acks.c.occurrence_id == fan_out.skip_acknowledged_of
+            )
+            source = source.where(deliveries.c.chat_id.notin_(acknowledged))
+        return source
 
     async def cancel_pending(self, broadcast_id: int, reason: str) -> int:
         """Stop what has not been sent yet (cancelled, or sent in error)."""
@@ -418,6 +479,8 @@ class BroadcastRepository:
             recipients=row.recipients,
             report_chat_id=row.report_chat_id,
             report_message_id=row.report_message_id,
+            occurrence_id=row.occurrence_id,
+            ack=bool(row.ack),
         )
 
     # -- the dispatcher's side ------------------------------------------------------------------

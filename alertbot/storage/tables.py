@@ -25,6 +25,7 @@ subscribers = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("quiet_hours", sa.String(16), nullable=True),  # NULL: the configured default; "": none
     sa.CheckConstraint("kind IN ('resident', 'business')", name="kind"),
 )
 
@@ -70,6 +71,8 @@ broadcasts = sa.Table(
     sa.Column("report_chat_id", sa.BigInteger, nullable=True),
     sa.Column("report_message_id", sa.BigInteger, nullable=True),
     sa.Column("approval_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("occurrence_id", sa.Integer, nullable=True),  # reminders: the campaign occurrence
+    sa.Column("ack", sa.Boolean, nullable=False, server_default=sa.false()),  # show the "I have checked" button
     sa.Index("ix_broadcasts_status", "status"),
     sa.Index("ix_broadcasts_dedupe_key", "dedupe_key", "created_at"),
 )
@@ -112,4 +115,37 @@ leases = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("holder", sa.String(128), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+campaign_occurrences = sa.Table(
+    "campaign_occurrences",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign_id", sa.String(48), nullable=False),
+    sa.Column("occurrence_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # sent | missed | out_of_season | paused | disabled
+    sa.Column("manual_by", sa.BigInteger, nullable=True),
+    sa.Column("broadcast_id", sa.Integer, nullable=True),
+    sa.Column("follow_up_due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("follow_up_broadcast_id", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the exactly-once key: an occurrence is recorded once, whoever (instance, restart) gets there first
+    sa.UniqueConstraint("campaign_id", "occurrence_at", name="uq_campaign_occurrences_campaign_time"),
+)
+
+campaign_acks = sa.Table(
+    "campaign_acks",
+    metadata,
+    sa.Column("occurrence_id", sa.Integer, sa.ForeignKey("campaign_occurrences.id"), primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+campaign_states = sa.Table(
+    "campaign_states",
+    metadata,
+    sa.Column("campaign_id", sa.String(48), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False),
+    sa.Column("updated_by", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
