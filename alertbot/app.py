@@ -14,12 +14,16 @@ import logging
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
+from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import AppConfig
 from alertbot.dispatch.dispatcher import BroadcastDispatcher
 from alertbot.dispatch.leadership import Leadership
 from alertbot.dispatch.progress import ProgressReporter
+from alertbot.domain import Broadcast
 from alertbot.i18n import Translator
+from alertbot.scheduling.campaigns import CampaignService
+from alertbot.scheduling.runner import CampaignScheduler
 from alertbot.services.alerts import AlertService
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
@@ -27,9 +31,11 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage import Database
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
+from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
+from alertbot.telegram.keyboards import campaign_ack_keyboard
 from alertbot.templates import MessageTemplates
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ class Services:
     broadcasts: BroadcastRepository
     audit: AuditLog
     alerts: AlertService
+    campaigns: CampaignService
 
 
 async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
@@ -59,7 +66,11 @@ async def build_services(config: AppConfig, *, migrate: bool = True) -> Services
     officials = OfficialDirectory(config.officials)
     broadcasts = BroadcastRepository(database)
     audit = AuditLog(database)
-    alerts = AlertService(config, broadcasts, audit, MessageTemplates(), translator, districts, officials)
+    templates = MessageTemplates()
+    alerts = AlertService(config, broadcasts, audit, templates, translator, districts, officials)
+    campaigns = CampaignService(
+        config, database, CampaignRepository(database), broadcasts, templates, translator, districts, officials, audit
+    )
     return Services(
         config=config,
         database=database,
@@ -70,6 +81,7 @@ async def build_services(config: AppConfig, *, migrate: bool = True) -> Services
         broadcasts=broadcasts,
         audit=audit,
         alerts=alerts,
+        campaigns=campaigns,
     )
 
 
@@ -82,6 +94,7 @@ class Application:
     outbox: BroadcastDispatcher
     reporter: ProgressReporter
     leadership: Leadership
+    scheduler: CampaignScheduler
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once polling has started (after the startup hook ran)."""
@@ -105,9 +118,11 @@ class Application:
         """
         if not self._tasks:
             self._tasks = [asyncio.create_task(self.leadership.run(), name="alertbot-leadership")]
+            await self.scheduler.start()
         self.started.set()
 
     async def stop_background(self) -> None:
+        await self.scheduler.stop()
         await self.leadership.stop()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
@@ -137,17 +152,28 @@ async def build_application(config: AppConfig) -> Application:
         officials=services.officials,
         translator=services.translator,
         alerts=services.alerts,
+        campaigns=services.campaigns,
     )
-    outbox = BroadcastDispatcher(bot, services.broadcasts, config.dispatch)
+    translator = services.translator
+
+    def ack_button(broadcast: Broadcast, language: str) -> InlineKeyboardMarkup | None:
+        if not broadcast.ack or broadcast.occurrence_id is None:
+            return None
+        return campaign_ack_keyboard(translator, "zh" if language == "zh" else "en", broadcast.occurrence_id)
+
+    outbox = BroadcastDispatcher(bot, services.broadcasts, config.dispatch, markup=ack_button)
     reporter = ProgressReporter(
         bot, config, services.broadcasts, services.alerts, services.subscriptions, services.translator
     )
-    services.alerts.on_queued(outbox.wake)
-    services.alerts.on_queued(reporter.wake)
+    for service in (services.alerts, services.campaigns):
+        service.on_queued(outbox.wake)
+        service.on_queued(reporter.wake)
     leadership = Leadership(
         LeaseRepository(services.database), config.dispatch.instance, config.dispatch.lease_ttl, [outbox, reporter]
     )
-    application = Application(config, services, bot, dispatcher, outbox, reporter, leadership)
+    application = Application(
+        config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns)
+    )
     dispatcher.startup.register(application.start_background)
     dispatcher.shutdown.register(application.stop_background)
     dispatcher["reporter"] = reporter

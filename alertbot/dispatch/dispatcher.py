@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 import aiohttp
@@ -26,6 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import DispatchConfig
 from alertbot.dispatch.pacing import Pacer
@@ -48,8 +50,15 @@ def backoff(attempt: int) -> float:
 
 
 class BroadcastDispatcher:
-    def __init__(self, bot: Bot, repository: BroadcastRepository, config: DispatchConfig) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        repository: BroadcastRepository,
+        config: DispatchConfig,
+        markup: Callable[[Broadcast, str], InlineKeyboardMarkup | None] | None = None,
+    ) -> None:
         self._bot = bot
+        self._markup = markup or (lambda _broadcast, _language: None)
         self._repo = repository
         self._config = config
         self.pacer = Pacer(config.rate)
@@ -134,6 +143,7 @@ class BroadcastDispatcher:
             message = await self._bot.send_message(
                 delivery.chat_id,
                 text,
+                reply_markup=self._markup(broadcast, delivery.language),
                 disable_notification=broadcast.silent,
                 allow_paid_broadcast=True if self._config.paid_broadcast else None,
                 request_timeout=int(self._config.send_timeout.total_seconds()),

@@ -92,3 +92,7 @@ class AlertConfirm(CallbackData, prefix="aok"):
 
 class AlertCancel(CallbackData, prefix="ano"):
     pass
+
+
+class CampaignAck(CallbackData, prefix="ack"):
+    occurrence_id: int

@@ -7,11 +7,12 @@ from collections.abc import Collection
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from alertbot.config import LANGUAGES
+from alertbot.config import LANGUAGES, Language
 from alertbot.domain import BusinessCategory, SubscriberKind
-from alertbot.i18n import Texts
+from alertbot.i18n import Texts, Translator
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.callbacks import (
+    CampaignAck,
     CategoryChoice,
     DistrictToggle,
     ForgetChoice,
@@ -83,4 +84,13 @@ def forget_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=l10n.plain("forgetme-yes"), callback_data=ForgetChoice(confirmed=True))
     builder.button(text=l10n.plain("forgetme-no"), callback_data=ForgetChoice(confirmed=False))
+    return builder.as_markup()
+
+
+def campaign_ack_keyboard(translator: Translator, language: Language, occurrence_id: int) -> InlineKeyboardMarkup:
+    """The "I have completed the check" button under a campaign reminder."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=translator(language, "campaign-ack-button"), callback_data=CampaignAck(occurrence_id=occurrence_id)
+    )
     return builder.as_markup()
