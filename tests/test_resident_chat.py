@@ -294,9 +294,9 @@ async def test_command_menu_registered_in_both_languages(bot: Application, api: 
     }
     assert {"zh", "en"} <= set(menus)
     names = [c["command"] for c in menus["en"]["commands"]]
-    assert names == ["start", "subscribe", "unsubscribe", "mysubs", "language", "forgetme", "help"]
+    assert names == ["start", "subscribe", "unsubscribe", "mysubs", "language", "quiet", "forgetme", "help"]
     official_menu = [p for m, p in api.requests if m == "setMyCommands" and p.get("scope", {}).get("chat_id") == 1001]
-    assert official_menu[-1]["commands"][-1]["command"] == "alert"
+    assert [c["command"] for c in official_menu[-1]["commands"]][-3:] == ["alert", "campaigns", "stats"]
     assert menus["zh"]["commands"][-1]["description"] == "帮助"
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from alertbot.config import Language
 from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
 from alertbot.errors import AppError, UnknownDistrictError
+from alertbot.scheduling.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory
 from alertbot.storage.batching import GroupCommit
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
@@ -121,6 +122,19 @@ class SubscriptionService:
         await self.ensure(chat_id, language)
         await self._repo.set_language(chat_id, language)
         self._languages[chat_id] = language
+
+    async def set_quiet_hours(self, chat_id: int, language: Language, quiet_hours: QuietHours | None) -> None:
+        """Store the person's own quiet hours (None: none at all)."""
+        await self.ensure(chat_id, language)
+        await self._repo.set_quiet_hours(chat_id, str(quiet_hours) if quiet_hours else "")
+
+    async def reset_quiet_hours(self, chat_id: int) -> None:
+        """Back to the configured default."""
+        await self._repo.set_quiet_hours(chat_id, None)
+
+    async def quiet_hours(self, chat_id: int) -> str | None:
+        """The stored quiet hours: a window, "" for none, None when the default applies."""
+        return await self._repo.quiet_hours_of(chat_id)
 
     async def counts_by_district(self) -> dict[str, int]:
         """Active subscribers per district id."""

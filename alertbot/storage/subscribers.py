@@ -83,6 +83,20 @@ class SubscriberRepository:
                 .values(language=language, updated_at=_now())
             )
 
+    async def set_quiet_hours(self, chat_id: int, quiet_hours: str | None) -> None:
+        """The person's quiet hours: "22:00-07:00", "" for none, None for the configured default."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                subscribers.update()
+                .where(subscribers.c.chat_id == chat_id)
+                .values(quiet_hours=quiet_hours, updated_at=_now())
+            )
+
+    async def quiet_hours_of(self, chat_id: int) -> str | None:
+        async with self._db.connect() as conn:
+            value = await conn.scalar(sa.select(subscribers.c.quiet_hours).where(subscribers.c.chat_id == chat_id))
+        return cast(str | None, value)
+
     async def add_districts(self, requests: Sequence[DistrictRequest]) -> list[list[str]]:
         """Subscribe each chat to its districts (creating new subscribers); per request, the ids newly added.
 

@@ -9,8 +9,8 @@ from alertbot.config import LANGUAGES, Language
 from alertbot.i18n import Translator
 from alertbot.services.officials import OfficialDirectory
 
-RESIDENT_COMMANDS = ("start", "subscribe", "unsubscribe", "mysubs", "language", "forgetme", "help")
-OFFICIAL_COMMANDS: tuple[str, ...] = ("alert",)
+RESIDENT_COMMANDS = ("start", "subscribe", "unsubscribe", "mysubs", "language", "quiet", "forgetme", "help")
+OFFICIAL_COMMANDS: tuple[str, ...] = ("alert", "campaigns", "stats")
 
 
 def commands_for(translator: Translator, language: Language, *, official: bool) -> list[BotCommand]:

@@ -69,6 +69,7 @@ help =
     /unsubscribe [district|all] — remove districts
     /mysubs — your districts, kind and language
     /language [zh|en] — switch language
+    /quiet [23:00-07:00|off|default] — when reminders may not reach you (warnings always do)
     /forgetme — delete everything stored about you
     /help — this help
 
@@ -76,6 +77,8 @@ help =
 help-official =
     <b>For officials</b> ({ $role }, districts: { $scope })
     /alert — compose a warning from a template; progress, report and follow-ups arrive here
+    /campaigns — seasonal reminder campaigns: next run, counts, pause, preview, run now
+    /stats — subscribers per district and confirmation rates
 help-role-officer = duty officer
 help-role-supervisor = supervisor
 help-scope-all = all
@@ -93,3 +96,6 @@ cmd-forgetme = Delete all your data
 cmd-help = Help
 button-expired = This button is no longer valid. Please start again.
 cmd-alert = Compose a warning (officials)
+cmd-quiet = Quiet hours for reminders
+cmd-campaigns = Reminder campaigns (officials)
+cmd-stats = Subscribers and confirmations (officials)

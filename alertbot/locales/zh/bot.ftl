@@ -69,6 +69,7 @@ help =
     /unsubscribe [区县|all] — 取消区县
     /mysubs — 查看订阅区县、身份和语言
     /language [zh|en] — 切换语言
+    /quiet [23:00-07:00|off|default] — 设置免打扰时段（预警不受影响）
     /forgetme — 删除您的全部数据
     /help — 本帮助
 
@@ -76,6 +77,8 @@ help =
 help-official =
     <b>工作人员功能</b>（{ $role }，辖区：{ $scope }）
     /alert — 使用模板编写预警；发送进度、报告和后续操作将在此显示
+    /campaigns — 季节性安全提醒：下次发送、统计、暂停、预览、立即发送
+    /stats — 各区县订阅人数和自查确认率
 help-role-officer = 值班员
 help-role-supervisor = 审核负责人
 help-scope-all = 全部
@@ -93,3 +96,6 @@ cmd-forgetme = 删除我的全部数据
 cmd-help = 帮助
 button-expired = 该按钮已失效，请重新开始。
 cmd-alert = 编写预警（工作人员）
+cmd-quiet = 提醒免打扰时段
+cmd-campaigns = 安全提醒活动（工作人员）
+cmd-stats = 订阅与确认统计（工作人员）
