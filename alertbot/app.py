@@ -59,8 +59,16 @@ class Services:
 
 async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
     database = Database(config.storage.url)
-    if migrate:
-        await database.upgrade()
+    try:
+        if migrate:
+            await database.upgrade()
+        return _services(config, database)
+    except BaseException:
+        await database.close()
+        raise
+
+
+def _services(config: AppConfig, database: Database) -> Services:
     translator = Translator()
     districts = DistrictDirectory(config.districts)
     officials = OfficialDirectory(config.officials)

@@ -190,3 +190,42 @@ def audit(config: AppConfig, since: str | None, as_json: bool) -> None:
     from alertbot.cli_alerts import audit_command
 
     audit_command(config, since, as_json)
+
+
+@main.group()
+def campaigns() -> None:
+    """Seasonal reminder campaigns: list them, preview a reminder, run one now."""
+
+
+@campaigns.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def campaigns_list(config: AppConfig, as_json: bool) -> None:
+    """Each campaign: schedule, season, audience, state, next and last run, delivered and confirmed."""
+    from alertbot.cli_campaigns import list_command
+
+    list_command(config, as_json)
+
+
+@campaigns.command("preview")
+@config_option
+@click.argument("campaign_id")
+@click.option("--language", type=click.Choice(["zh", "en"]), default=None, help="Only this language's text.")
+def campaigns_preview(config: AppConfig, campaign_id: str, language: Any) -> None:
+    """Print the reminder exactly as the campaign would send it now."""
+    from alertbot.cli_campaigns import preview_command
+
+    preview_command(config, campaign_id, language)
+
+
+@campaigns.command("run")
+@config_option
+@click.argument("campaign_id")
+@click.option("--as", "official", type=int, default=None,
+              help="Telegram id of the official running it (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def campaigns_run(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
+    """Send an occurrence now, outside the schedule (audited); a running bot delivers it."""
+    from alertbot.cli_campaigns import run_command
+
+    run_command(config, campaign_id, official, yes)

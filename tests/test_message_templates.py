@@ -1,4 +1,7 @@
-"""The vetted warning templates (messages/): catalog, wording rules and rendering, without a bot."""
+"""The vetted message templates (messages/): catalog, wording rules and rendering, without a bot.
+
+Warnings, follow-ups and reminders alike; tests/test_reminder_templates.py adds what is particular to reminders.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +44,11 @@ EXPECTED = {
     "update": ("follow_up", None),
     "all_clear": ("follow_up", None),
     "sent_in_error": ("follow_up", None),
+    "heating_season": ("reminder", None),
+    "winter_co": ("reminder", None),
+    "spring_festival": ("reminder", None),
+    "summer_lpg_restaurant": ("reminder", None),
+    "flood_season_pipes": ("reminder", None),
 }
 # The emergency numbers each template tells people to call (the same in both languages).
 EMERGENCY_NUMBERS = {
@@ -53,7 +61,14 @@ EMERGENCY_NUMBERS = {
     "update": set(),
     "all_clear": {"119", "120"},
     "sent_in_error": set(),
+    "heating_season": {"119"},
+    "winter_co": {"120"},
+    "spring_festival": {"119"},
+    "summer_lpg_restaurant": {"119"},
+    "flood_season_pipes": {"119"},
 }
+# Other figures a template writes itself (the same in both languages): year of the Yinchuan explosion, hose metres.
+OTHER_FIGURES = {"summer_lpg_restaurant": {"2023", "2"}}
 CAP_CATEGORIES = {
     "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other",
 }  # fmt: skip
@@ -267,11 +282,11 @@ def test_both_languages_give_the_same_phone_numbers(template_id: str) -> None:
     for language in LANGUAGES:
         text = render(template_id, language, {name: f"[{name}]" for name in examples(spec, language)})
         found[language] = set(re.findall(r"\d+", text))
-    assert found["zh"] == found["en"] == EMERGENCY_NUMBERS[template_id]
+    assert found["zh"] == found["en"] == EMERGENCY_NUMBERS[template_id] | OTHER_FIGURES.get(template_id, set())
 
 
 def test_hotline_is_shown_in_bold_in_both_languages() -> None:
-    for template_id in ("gas_leak", "supply_interruption"):
+    for template_id in [spec.id for spec in SPECS.values() if "hotline" in {v.name for v in spec.variables}]:
         for language in LANGUAGES:
             text = render(template_id, language, examples(SPECS[template_id], language) | {"hotline": "96177"})
             assert "<b>96177</b>" in text
@@ -280,7 +295,7 @@ def test_hotline_is_shown_in_bold_in_both_languages() -> None:
 # --- the command line ------------------------------------------------------------------------------
 
 
-def test_alertbot_check_reports_nine_templates() -> None:
+def test_alertbot_check_reports_every_template() -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_")}
     result = subprocess.run(
         [sys.executable, "-m", "alertbot", "check", "--config", "config.example.toml"],
@@ -292,5 +307,5 @@ def test_alertbot_check_reports_nine_templates() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "templates OK: 9 in zh and en" in result.stdout
+    assert "templates OK: 14 in zh and en" in result.stdout  # 6 warnings, 3 follow-ups, 5 reminders
     assert result.stderr == ""

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = 0  # created_by of scheduled reminders
 CATCH_UP_LOOKBACK = timedelta(days=1)
+DST_OVERLAP = timedelta(hours=2)  # the longest repeated wall-clock stretch when clocks go back
 SEASON_SEARCH_LIMIT = 2000  # fire times inspected when looking for the next in-season run
 
 FireStatus = Literal["sent", "duplicate", "out_of_season", "paused", "disabled", "missed"]
@@ -129,15 +130,23 @@ class CampaignService:
     # -- time -------------------------------------------------------------------------------------
 
     def fire_times(self, campaign_id: str, after: datetime, until: datetime) -> list[datetime]:
-        """Scheduled times in (after, until], oldest first."""
+        """Scheduled times in (after, until], oldest first, in UTC.
+
+        A wall-clock time that happens twice (the hour repeated when daylight saving time ends) counts
+        once: APScheduler yields both instants, but "01:30 every day" means one reminder that day. A time
+        skipped by the spring change is moved forward by APScheduler, so it still happens once.
+        """
         trigger = self.triggers[campaign_id]
         times: list[datetime] = []
-        previous: datetime | None = None
-        moment = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+        seen: set[datetime] = set()  # wall-clock times already scheduled
+        # start early enough to see the first instance of a repeated hour that ends just after `after`
+        moment = trigger.get_next_fire_time(None, after - DST_OVERLAP)
         while moment is not None and moment <= until:
-            times.append(moment.astimezone(UTC))
-            previous = moment
-            moment = trigger.get_next_fire_time(previous, previous + timedelta(seconds=1))
+            wall = moment.astimezone(self.zone).replace(tzinfo=None)
+            if wall not in seen and moment > after:
+                times.append(moment.astimezone(UTC))
+            seen.add(wall)
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
         return times
 
     def latest_due(self, campaign_id: str, now: datetime) -> datetime | None:

@@ -7,6 +7,7 @@ numbers are therefore translated to names before the trigger is built, so `0 9 *
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -17,6 +18,24 @@ _NUMBER = re.compile(r"\d+")
 
 class CronError(ValueError):
     """Not a valid five-field cron expression."""
+
+
+class MonotonicCronTrigger(CronTrigger):
+    """A CronTrigger whose next fire time always lies after the previous one.
+
+    When daylight saving time ends, APScheduler 3's CronTrigger, asked for the time after the second
+    instance of a repeated wall-clock time (01:30 EST after 01:30 EDT), answers that same instant again;
+    APScheduler's own loop then never advances. Here the search moves forward until it does.
+    """
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        result = super().get_next_fire_time(previous_fire_time, now)
+        step = timedelta(minutes=1)
+        while result is not None and previous_fire_time is not None and result <= previous_fire_time:
+            # APScheduler starts from previous_fire_time itself when given one: search from a later instant
+            result = super().get_next_fire_time(None, previous_fire_time + step)
+            step *= 2
+        return result
 
 
 def _weekday_names(field: str) -> str:
@@ -52,7 +71,7 @@ def parse_cron(expression: str, zone: ZoneInfo) -> CronTrigger:
         raise CronError(f"{expression!r}: a schedule has five fields (minute hour day month weekday)")
     minute, hour, day, month, weekday = fields
     try:
-        return CronTrigger(
+        return MonotonicCronTrigger(
             minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_names(weekday), timezone=zone
         )
     except (ValueError, TypeError) as error:

@@ -96,3 +96,27 @@ class AlertCancel(CallbackData, prefix="ano"):
 
 class CampaignAck(CallbackData, prefix="ack"):
     occurrence_id: int
+
+
+# -- /campaigns: officials' buttons. The campaign id is re-checked (official, scope) by CampaignService.
+
+
+class CampaignPause(CallbackData, prefix="cpause"):
+    campaign: str
+    paused: bool  # the state wanted: True pauses, False resumes
+
+
+class CampaignPreview(CallbackData, prefix="cprev"):
+    campaign: str
+
+
+class CampaignRunAsk(CallbackData, prefix="crun"):
+    campaign: str
+
+
+class CampaignRunConfirm(CallbackData, prefix="crunok"):
+    campaign: str
+
+
+class CampaignRunCancel(CallbackData, prefix="crunno"):
+    campaign: str

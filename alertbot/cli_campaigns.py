@@ -1,0 +1,189 @@
+"""`alertbot campaigns list|preview|run`: the seasonal reminder campaigns from a shell.
+
+Running a campaign goes through CampaignService like the chat's Run now button: the same official and
+scope checks, the same exactly-once occurrence record and the same audit entry. The occurrence and its
+deliveries are written to the database; a running bot sends them (one started later sends them then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language
+from alertbot.errors import AppError
+from alertbot.services.officials import ALL_DISTRICTS
+
+if TYPE_CHECKING:  # the bot's modules take seconds to load: a mistyped campaign id is answered at once
+    from alertbot.app import Services
+    from alertbot.scheduling.campaigns import CampaignView
+
+T = TypeVar("T")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"alertbot: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(config: AppConfig, work: Callable[[Services], Awaitable[T]]) -> T:
+    from alertbot.app import build_services
+
+    async def with_services() -> T:
+        services = await build_services(config)
+        try:
+            return await work(services)
+        finally:
+            await services.database.close()
+
+    try:
+        return asyncio.run(with_services())
+    except AppError as error:
+        _fail(str(error), error.exit_code)
+
+
+def _campaign(config: AppConfig, campaign_id: str) -> CampaignConfig:
+    """The configured campaign, or exit 2 naming the known ones (before the database is opened)."""
+    for campaign in config.campaigns:
+        if campaign.id == campaign_id:
+            return campaign
+    known = ", ".join(c.id for c in config.campaigns) or "none configured"
+    _fail(f"unknown campaign {campaign_id!r}; campaigns: {known}")
+
+
+def _local(moment: datetime | None, config: AppConfig) -> str:
+    return moment.astimezone(config.bot.zone).strftime(TIME_FORMAT) if moment else "-"
+
+
+def _state(view: CampaignView) -> str:
+    return "disabled" if not view.campaign.enabled else "paused" if view.paused else "active"
+
+
+# -- list ------------------------------------------------------------------------------------------
+
+
+def _row(services: Services, view: CampaignView) -> dict[str, Any]:
+    campaign, counts = view.campaign, view.counts
+    spec = services.alerts.templates.catalog.get(campaign.template)
+    return {
+        "id": campaign.id, "template": campaign.template, "title": dict(spec.title), "state": _state(view),
+        "enabled": campaign.enabled, "paused": view.paused, "schedule": campaign.schedule,
+        "timezone": services.config.bot.timezone,
+        "season": {"from": campaign.season.start, "to": campaign.season.end} if campaign.season else None,
+        "audience": campaign.audience, "districts": list(campaign.districts), "ack": campaign.ack,
+        "follow_up_after_seconds": (
+            int(campaign.follow_up_after.total_seconds()) if campaign.follow_up_after else None
+        ),
+        "next_run": view.next_run.isoformat() if view.next_run else None,
+        "last_run": counts.last_at.isoformat() if counts.last_at else None, "last_status": counts.last_status,
+        "occurrences": counts.occurrences, "delivered": counts.delivered,
+        "confirmed": counts.acknowledged if campaign.ack else None,
+    }  # fmt: skip
+
+
+def list_command(config: AppConfig, as_json: bool) -> None:
+    async def work(services: Services) -> list[dict[str, Any]]:
+        return [_row(services, view) for view in await services.campaigns.views(datetime.now(UTC))]
+
+    rows = _run(config, work)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no campaigns configured")
+        return
+    click.echo(f"times in {config.bot.timezone}")
+    for row in rows:
+        click.echo(_text(config, row))
+
+
+def _text(config: AppConfig, row: dict[str, Any]) -> str:
+    """One campaign as three lines of text."""
+    season = f"{row['season']['from']} to {row['season']['to']}" if row["season"] else "all year"
+    last = "-"
+    if row["last_run"]:
+        last = f"{_local(datetime.fromisoformat(row['last_run']), config)} {row['last_status']}"
+    next_run = _local(datetime.fromisoformat(row["next_run"]), config) if row["next_run"] else "-"
+    confirmed = f", confirmed {row['confirmed']}" if row["ack"] else ""
+    return (
+        f"{row['id']} [{row['state']}] {row['title']['en']} / {row['title']['zh']}\n"
+        f"    schedule {row['schedule']}; season {season}; audience {row['audience']}; "
+        f"districts {', '.join(row['districts'])}\n"
+        f"    next {next_run}; last {last}; delivered {row['delivered']}{confirmed}"
+    )
+
+
+# -- preview ------------------------------------------------------------------------------------------
+
+
+def _render(services: Services, campaign: CampaignConfig, language: Language, at: datetime) -> str:
+    """The reminder as the campaign would send it at `at` (the same values CampaignService renders with)."""
+    spec = services.alerts.templates.catalog.get(campaign.template)
+    values = {v.name: "" for v in spec.variables} | dict(campaign.variables)
+    if ALL_DISTRICTS in campaign.districts:
+        values["districts"] = services.translator(language, "campaign-all-districts")
+    else:
+        values["districts"] = ("、" if language == "zh" else ", ").join(
+            services.districts.names(campaign.districts, language)
+        )
+    values["issued_at"] = at.astimezone(services.config.bot.zone).strftime(TIME_FORMAT)
+    return services.alerts.templates.render(campaign.template, language, values).text
+
+
+def preview_command(config: AppConfig, campaign_id: str, language: Language | None) -> None:
+    campaign = _campaign(config, campaign_id)
+    languages = (language,) if language else LANGUAGES
+
+    async def work(services: Services) -> dict[Language, str]:
+        now = datetime.now(UTC)
+        return {lang: _render(services, campaign, lang, now) for lang in languages}
+
+    texts = _run(config, work)
+    for lang in languages:
+        if language is None:
+            click.echo(f"--- {lang} ---")
+        click.echo(texts[lang])
+
+
+# -- run ------------------------------------------------------------------------------------------------
+
+
+def run_command(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
+    campaign = _campaign(config, campaign_id)
+    from alertbot.cli_alerts import _official_id  # the same --as / $ALERTBOT_OFFICIAL_ID rule as `alert send`
+    from alertbot.scheduling.campaigns import CampaignError
+
+    actor = _official_id(config, official)
+
+    async def work(services: Services) -> None:
+        campaigns = services.campaigns
+        now = datetime.now(UTC)
+        try:
+            if not yes:
+                texts = await campaigns.preview(actor, campaign.id, now)
+                for language in LANGUAGES:
+                    click.echo(f"--- {language} ---")
+                    click.echo(texts[language])
+                districts = "all" if ALL_DISTRICTS in campaign.districts else ", ".join(campaign.districts)
+                question = f"Send {campaign.id} now (audience {campaign.audience}; districts {districts})?"
+                if not click.confirm(question, default=False):
+                    _fail("cancelled; nothing was queued", 1)
+            result = await campaigns.run_now(actor, campaign.id, now)
+        except CampaignError as error:
+            _fail(str(error))
+        at = _local(result.occurrence_at, config)
+        if result.broadcast is None:
+            _fail(f"{campaign.id}: the occurrence at {at} was already sent; not sent again", 1)
+        click.echo(
+            f"{campaign.id}: occurrence {at} ({config.bot.timezone}) {result.status}, "
+            f"{result.broadcast.recipients} recipients (broadcast {result.broadcast.id}); a running bot delivers it"
+        )
+
+    _run(config, work)
