@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import re
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -178,3 +179,18 @@ async def wait_until_done(application: Application, broadcast_id: int, timeout: 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"broadcast {broadcast_id} not done within {timeout}s: {counts}")
         await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def alertbot_process(config: Path, api: FakeBotAPI) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "alertbot", "run", "--config", str(config),
+        cwd=REPO, env=process_environment(ALERTBOT_TELEGRAM_TOKEN=api.token),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

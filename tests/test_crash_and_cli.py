@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alertbot.app import build_services
@@ -18,6 +16,7 @@ from alertbot.storage import Database
 from tests.botapi import FakeBotAPI
 from tests.harness import (
     REPO,
+    alertbot_process,
     delivery_rows,
     make_config,
     process_environment,
@@ -29,21 +28,6 @@ from tests.harness import (
 RECIPIENTS = range(20_000, 20_240)
 # claim batch (0.2 s at 30/s = 6) + requests in flight (8 at most) + answers not yet recorded (50 ms)
 IN_FLIGHT_BOUND = 16
-
-
-@contextlib.asynccontextmanager
-async def alertbot_process(config: Path, api: FakeBotAPI) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alertbot", "run", "--config", str(config),
-        cwd=REPO, env=process_environment(ALERTBOT_TELEGRAM_TOKEN=api.token),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 def messages_to_recipients(api: FakeBotAPI) -> int:
