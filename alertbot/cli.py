@@ -150,6 +150,8 @@ def alert() -> None:
 @click.option("--wait", is_flag=True, help="Show progress until every message has an outcome.")
 @click.option("--as", "official", type=int, default=None,
               help="Telegram id of the official sending it (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+@click.option("--at", default=None, metavar="TIME",
+              help="Send later: 18:30, 12-01 08:00 or 2026-12-01 08:00 (bot time zone).")  # fmt: skip
 def alert_send(config: AppConfig, **options: Any) -> None:
     """Validate, preview and queue a warning; a running bot sends it."""
     from alertbot.cli_alerts import send_command
@@ -211,11 +213,11 @@ def campaigns_list(config: AppConfig, as_json: bool) -> None:
 @config_option
 @click.argument("campaign_id")
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None, help="Only this language's text.")
-def campaigns_preview(config: AppConfig, campaign_id: str, language: Any) -> None:
+def campaigns_preview(config: AppConfig, campaign_id: str, language: str | None) -> None:
     """Print the reminder exactly as the campaign would send it now."""
     from alertbot.cli_campaigns import preview_command
 
-    preview_command(config, campaign_id, language)
+    preview_command(config, campaign_id, "zh" if language == "zh" else "en" if language == "en" else None)
 
 
 @campaigns.command("run")

@@ -110,6 +110,7 @@ def send_command(
     yes: bool,
     wait: bool,
     official: int | None,
+    at: str | None = None,
 ) -> None:
     actor = _official_id(config, official)
     try:
@@ -130,6 +131,9 @@ def send_command(
     async def work(services: Services) -> None:
         alerts = services.alerts
         try:
+            send_at = alerts.parse_send_at(at) if at else None
+            if send_at is not None:
+                alerts.check_send_at(send_at)
             preview = await alerts.preview(actor, draft)
         except AlertError as error:
             _fail(str(error))
@@ -138,17 +142,22 @@ def send_command(
             click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
             click.echo(preview.texts[language])
         approval = " (needs a supervisor's approval)" if preview.needs_approval else ""
-        question = f"Send {mode} to {preview.total} recipients{approval}?"
+        when = f" at {send_at:%Y-%m-%d %H:%M %Z}" if send_at else ""
+        question = f"Send {mode} to {preview.total} recipients{when}{approval}?"
         if not yes and not click.confirm(question, default=False):
             _fail("cancelled; nothing was queued", 1)
         try:
-            confirmation = await alerts.confirm(actor, preview.draft, force_duplicate=yes, report_chat_id=actor)
+            confirmation = await alerts.confirm(
+                actor, preview.draft, force_duplicate=yes, report_chat_id=actor, send_at=send_at
+            )
         except AlertError as error:
             _fail(str(error))
         broadcast = confirmation.broadcast
         if confirmation.outcome == "duplicate":
             _fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
         state = "queued" if confirmation.outcome == "queued" else "waiting for a supervisor's approval"
+        if send_at is not None:
+            state += f", to be sent at {send_at:%Y-%m-%d %H:%M %Z}"
         click.echo(f"broadcast {broadcast.id} {state} ({mode}, {broadcast.recipients or preview.total} recipients)")
         if wait:
             await _wait(services, broadcast.id)

@@ -145,6 +145,7 @@ class Broadcast:
     report_message_id: int | None
     occurrence_id: int | None = None
     ack: bool = False
+    scheduled_for: datetime | None = None
 
     @property
     def silent(self) -> bool:

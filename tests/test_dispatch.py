@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import random
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +376,31 @@ async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: F
     assert (chat, state) == (9701, "failed")
     assert error is not None and "gave up after 2 tries" in error and "Internal Server Error" in error
     assert len(api.calls("sendMessage")) >= 3  # one success, two tries for the failing chat
+
+
+async def test_a_warning_scheduled_for_later_waits_and_can_be_cancelled(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch=FAST)
+    async with running_bot(config) as bot:
+        alerts = bot.services.alerts
+        await seed_residents(bot.database, range(9800, 9805), ("hunnan",))
+        soon = datetime.now(UTC) + timedelta(seconds=61)
+        scheduled = await alerts.confirm(OFFICER, gas_leak("hunnan"), send_at=soon, report_chat_id=OFFICER)
+        assert scheduled.outcome == "queued" and scheduled.broadcast.scheduled_for is not None
+        notice = await api.wait_for_message(OFFICER, contains=f"#{scheduled.broadcast.id}", timeout=5)
+        assert "⏰" in notice["text"] and [t for t, _ in api.buttons(notice)] == ["✖️ 取消该定时预警"]
+        await asyncio.sleep(1.5)
+        assert all(api.messages(chat) == [] for chat in range(9800, 9805))  # not due yet
+        rows = await delivery_rows(bot.database, scheduled.broadcast.id)
+        assert all(r.not_before.replace(tzinfo=UTC) >= soon.replace(microsecond=0) for r in rows)
+
+        later = await alerts.confirm(
+            OFFICER, gas_leak("hunnan", variables=LEAK | {"details": "2"}), send_at=soon + timedelta(hours=1)
+        )
+        assert await alerts.cancel(OFFICER, later.broadcast.id) == 5
+        now = datetime.now(UTC)
+        for bad, problem in ((now, "at least a minute"), (now + timedelta(days=31), "30 days")):
+            with pytest.raises(Exception, match=problem):
+                await alerts.confirm(OFFICER, gas_leak("hunnan", variables=LEAK | {"details": "3"}), send_at=bad)
+        assert alerts.parse_send_at("2026-12-01 08:00").hour == 8
+        with pytest.raises(Exception, match="not a time"):
+            alerts.parse_send_at("tomorrow-ish")

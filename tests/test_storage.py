@@ -22,7 +22,7 @@ async def test_migrations_produce_the_declared_schema(database_url: str) -> None
         async with database.connect() as conn:
             diff = await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
         assert diff == []
-        assert await database.current_revision() == "0004"
+        assert await database.current_revision() == "0005"
     finally:
         await database.close()
 

@@ -24,7 +24,7 @@ from alertbot.i18n import Texts, Translator
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage.broadcasts import BroadcastRepository, utcnow
-from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart
+from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
 from alertbot.telegram.formatting import district_names
 
 log = logging.getLogger(__name__)
@@ -147,8 +147,22 @@ class ProgressReporter:
         if broadcast.report_chat_id is None:
             return
         l10n = await self.texts_for(broadcast.report_chat_id)
-        text = self._progress_text(l10n, broadcast, counts, done)
-        markup = follow_up_keyboard(l10n, broadcast) if done else None
+        waiting = broadcast.scheduled_for is not None and broadcast.scheduled_for > utcnow() and not counts.sent
+        markup: InlineKeyboardMarkup | None
+        if waiting:
+            assert broadcast.scheduled_for is not None
+            text = l10n(
+                "alert-scheduled",
+                id=broadcast.id,
+                title=broadcast.titles.get(l10n.language, broadcast.template_id),
+                mode=l10n.plain("alert-mode-exercise" if broadcast.exercise else "alert-mode-live"),
+                time=broadcast.scheduled_for.astimezone(self._config.bot.zone).strftime("%Y-%m-%d %H:%M"),
+                total=counts.total,
+            )
+            markup = cancel_scheduled_keyboard(l10n, broadcast.id)
+        else:
+            text = self._progress_text(l10n, broadcast, counts, done)
+            markup = follow_up_keyboard(l10n, broadcast) if done else None
         seen = self._seen.get(broadcast.id)
         if seen is not None and seen.text == text and not done:
             return
@@ -194,6 +208,12 @@ class ProgressReporter:
             seconds = max(0, round((utcnow() - broadcast.created_at).total_seconds()))
             return l10n("alert-report", **args, seconds=seconds)
         return l10n("alert-progress", **args, rate=f"{rate:.1f}", eta=eta)
+
+
+def cancel_scheduled_keyboard(l10n: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=l10n.plain("alert-cancel-scheduled"), callback_data=ScheduledCancel(broadcast_id=broadcast_id))
+    return builder.as_markup()
 
 
 def follow_up_keyboard(l10n: Texts, broadcast: Broadcast) -> InlineKeyboardMarkup | None:

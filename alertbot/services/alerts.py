@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from alertbot.config import LANGUAGES, AppConfig, Language, OfficialConfig
@@ -91,6 +91,14 @@ class ApprovalError(AlertError):
 
 class BroadcastNotFoundError(AlertError):
     key = "alert-not-found"
+
+
+class ScheduleError(AlertError):
+    key = "alert-bad-send-at"
+
+
+MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -366,6 +374,35 @@ class AlertService:
             raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
         return original
 
+    def check_send_at(self, send_at: datetime) -> None:
+        """A later sending time must be at least a minute and at most 30 days ahead."""
+        now = utcnow()
+        if send_at.tzinfo is None:
+            raise ScheduleError("the sending time needs a time zone", problem="zone")
+        if send_at < now + MIN_SCHEDULE_AHEAD:
+            raise ScheduleError("the sending time must be at least a minute from now", problem="past")
+        if send_at > now + MAX_SCHEDULE_AHEAD:
+            raise ScheduleError("the sending time must be within 30 days", problem="far")
+
+    def parse_send_at(self, text: str) -> datetime:
+        """'18:30' (today, or tomorrow if past), '12-01 08:00' or '2026-12-01 08:00', in the bot's time zone."""
+        zone = self._config.bot.zone
+        now = utcnow().astimezone(zone)
+        cleaned = " ".join(text.replace("T", " ").split())
+        for pattern in ("%Y-%m-%d %H:%M", "%m-%d %H:%M", "%H:%M"):
+            try:
+                parsed = datetime.strptime(cleaned, pattern)  # noqa: DTZ007 - the zone is set just below
+            except ValueError:
+                continue
+            if pattern == "%H:%M":
+                moment = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
+                if moment <= now:
+                    moment += timedelta(days=1)
+                return moment
+            year = parsed.year if pattern.startswith("%Y") else now.year
+            return parsed.replace(year=year, tzinfo=zone)
+        raise ScheduleError(f"{text!r} is not a time like 18:30 or 2026-12-01 08:00", problem="format")
+
     # -- confirm, approve ------------------------------------------------------------------------
 
     async def confirm(
@@ -375,14 +412,23 @@ class AlertService:
         *,
         force_duplicate: bool = False,
         report_chat_id: int | None = None,
+        send_at: datetime | None = None,
     ) -> Confirmation:
-        """Queue the broadcast (or ask for approval). Broadcast and deliveries are one transaction."""
+        """Queue the broadcast (or ask for approval). Broadcast and deliveries are one transaction.
+
+        With `send_at`, the deliveries are queued now but not due before then; until it comes, the
+        broadcast can be cancelled like any other (`cancel`).
+        """
         preview = await self._prepare(actor_id, draft)
         official = await self.official(actor_id, "confirm")
         final = preview.draft
         if preview.total == 0:
             raise NoRecipientsError("no subscriber matches these districts and audience")
-        key = _dedupe_key(final)
+        if send_at is not None:
+            self.check_send_at(send_at)
+            if final.follows_id is not None:
+                raise ScheduleError("follow-ups go out at once", problem="follow-up")
+        key = _dedupe_key(final) + (f"@{send_at.isoformat()}" if send_at else "")
         is_follow_up = final.follows_id is not None
         if is_follow_up and final.template_id == SENT_IN_ERROR:
             # first stop what of the original is not sent yet: the correction then goes to exactly
@@ -412,6 +458,7 @@ class AlertService:
                 follows_id=final.follows_id,
                 report_chat_id=report_chat_id,
                 expires_at=expires,
+                scheduled_for=send_at.astimezone(UTC) if send_at else None,
             ),
             queue=queue,
             exercise_chats=await self._exercise_chats() if final.exercise else None,
@@ -420,11 +467,14 @@ class AlertService:
         if not created:
             return Confirmation("duplicate", broadcast)
         action = "follow_up" if is_follow_up else ("send" if queue else "request_approval")
+        if send_at is not None and queue:
+            action = "schedule"
         await self.audit.record(
             action, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast.id,
             template=final.template_id, districts=list(final.districts), audience=str(final.audience),
             severity=final.severity.value if final.severity else None, exercise=final.exercise,
             recipients=broadcast.recipients if queue else preview.total, follows=final.follows_id,
+            send_at=send_at.isoformat() if send_at else None,
         )  # fmt: skip
         if queue:
             await self._queued(broadcast)

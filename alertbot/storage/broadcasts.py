@@ -59,6 +59,7 @@ class NewBroadcast:
     expires_at: datetime | None = None
     occurrence_id: int | None = None
     ack: bool = False
+    scheduled_for: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +210,7 @@ class BroadcastRepository:
                 report_chat_id=new.report_chat_id,
                 occurrence_id=new.occurrence_id,
                 ack=new.ack,
+                scheduled_for=new.scheduled_for,
             )
             .returning(broadcasts.c.id)
         )
@@ -275,6 +277,8 @@ class BroadcastRepository:
         """Insert the delivery rows of a broadcast: set-based, one INSERT ... SELECT per quiet-hours group."""
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
         fan_out = fan_out or FanOut()
+        scheduled = _aware(row.scheduled_for)
+        due = max(now, scheduled) if scheduled is not None else now  # "send at ...": nothing due before
         if row.exercise:
             chats = exercise_chats or {}
             if chats:
@@ -284,14 +288,14 @@ class BroadcastRepository:
                         {
                             "broadcast_id": broadcast_id, "chat_id": chat, "language": language,
                             "priority": row.priority, "state": DeliveryState.PENDING.value, "attempts": 0,
-                            "not_before": now,
+                            "not_before": due,
                         }
                         for chat, language in chats.items()
                     ],
                 )  # fmt: skip
         else:
             recipients = self._recipient_source(row, fan_out).subquery()
-            groups: list[tuple[sa.ColumnElement[bool], datetime]] = [(sa.true(), now)]
+            groups: list[tuple[sa.ColumnElement[bool], datetime]] = [(sa.true(), due)]
             if fan_out.not_before is not None:  # reminders wait for the end of each person's quiet hours
                 values = list(await conn.scalars(sa.select(recipients.c.quiet_hours).distinct()))
                 groups = [
@@ -481,6 +485,7 @@ class BroadcastRepository:
             report_message_id=row.report_message_id,
             occurrence_id=row.occurrence_id,
             ack=bool(row.ack),
+            scheduled_for=_aware(row.scheduled_for),
         )
 
     # -- the dispatcher's side ------------------------------------------------------------------

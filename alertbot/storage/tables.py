@@ -73,6 +73,7 @@ broadcasts = sa.Table(
     sa.Column("approval_notified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("occurrence_id", sa.Integer, nullable=True),  # reminders: the campaign occurrence
     sa.Column("ack", sa.Boolean, nullable=False, server_default=sa.false()),  # show the "I have checked" button
+    sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),  # sent at this time, not at once
     sa.Index("ix_broadcasts_status", "status"),
     sa.Index("ix_broadcasts_dedupe_key", "dedupe_key", "created_at"),
 )

@@ -120,3 +120,9 @@ class CampaignRunConfirm(CallbackData, prefix="crunok"):
 
 class CampaignRunCancel(CallbackData, prefix="crunno"):
     campaign: str
+
+
+class ScheduledCancel(CallbackData, prefix="scx"):
+    """Cancel a broadcast scheduled for later, before it goes out."""
+
+    broadcast_id: int

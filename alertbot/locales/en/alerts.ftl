@@ -105,3 +105,12 @@ alert-report =
 alert-follow-up-update = ✏️ Update
 alert-follow-up-all_clear = 🟢 All clear
 alert-follow-up-sent_in_error = ⛔ Sent in error
+
+alert-scheduled = ⏰ #{ $id } { $title } ({ $mode }) is scheduled for { $time } to { $total } recipients. It can be cancelled until then.
+alert-cancel-scheduled = ✖️ Cancel this scheduled warning
+alert-bad-send-at = { $problem ->
+        [past] The sending time must be at least a minute from now.
+        [far] The sending time must be within 30 days.
+        [follow-up] Follow-ups go out at once; they cannot be scheduled.
+       *[other] Please give a time like 18:30, 12-01 08:00 or 2026-12-01 08:00.
+    }

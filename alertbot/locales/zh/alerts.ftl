@@ -102,3 +102,12 @@ alert-report =
 alert-follow-up-update = ✏️ 更新
 alert-follow-up-all_clear = 🟢 解除
 alert-follow-up-sent_in_error = ⛔ 误发更正
+
+alert-scheduled = ⏰ #{ $id } { $title }（{ $mode }）已定于 { $time } 发送给 { $total } 人，在此之前可以取消。
+alert-cancel-scheduled = ✖️ 取消该定时预警
+alert-bad-send-at = { $problem ->
+        [past] 发送时间须至少在一分钟之后。
+        [far] 发送时间须在 30 天以内。
+        [follow-up] 后续消息会立即发送，不能定时。
+       *[other] 请输入时间，例如 18:30、12-01 08:00 或 2026-12-01 08:00。
+    }
