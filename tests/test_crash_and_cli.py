@@ -73,6 +73,7 @@ async def test_kill_9_mid_broadcast_then_restart_delivers_to_everyone(api: FakeB
         await database.close()
     assert {r.state for r in rows} == {"sent"}
     duplicates = messages_to_recipients(api) - len(RECIPIENTS)
+    print(f"kill -9 mid-broadcast: {before_restart} sent before the kill, {duplicates} duplicates")
     assert 0 <= duplicates <= IN_FLIGHT_BOUND, duplicates
     # The restarted process does not know what its predecessor sent in the last second, so Telegram may
     # answer one 429; it is honoured and the message requeued (every recipient was reached above).
