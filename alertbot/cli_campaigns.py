@@ -123,27 +123,13 @@ def _text(config: AppConfig, row: dict[str, Any]) -> str:
 # -- preview ------------------------------------------------------------------------------------------
 
 
-def _render(services: Services, campaign: CampaignConfig, language: Language, at: datetime) -> str:
-    """The reminder as the campaign would send it at `at` (the same values CampaignService renders with)."""
-    spec = services.alerts.templates.catalog.get(campaign.template)
-    values = {v.name: "" for v in spec.variables} | dict(campaign.variables)
-    if ALL_DISTRICTS in campaign.districts:
-        values["districts"] = services.translator(language, "campaign-all-districts")
-    else:
-        values["districts"] = ("、" if language == "zh" else ", ").join(
-            services.districts.names(campaign.districts, language)
-        )
-    values["issued_at"] = at.astimezone(services.config.bot.zone).strftime(TIME_FORMAT)
-    return services.alerts.templates.render(campaign.template, language, values).text
-
-
 def preview_command(config: AppConfig, campaign_id: str, language: Language | None) -> None:
     campaign = _campaign(config, campaign_id)
     languages = (language,) if language else LANGUAGES
 
     async def work(services: Services) -> dict[Language, str]:
         now = datetime.now(UTC)
-        return {lang: _render(services, campaign, lang, now) for lang in languages}
+        return {lang: services.campaigns.render(campaign.id, lang, now) for lang in languages}
 
     texts = _run(config, work)
     for lang in languages:

@@ -184,6 +184,10 @@ class CampaignService:
 
     # -- occurrences --------------------------------------------------------------------------------
 
+    def render(self, campaign_id: str, language: Language, at: datetime) -> str:
+        """The reminder exactly as the campaign would send it at `at`."""
+        return self._render(self.campaigns[campaign_id], language, at)
+
     def _render(self, campaign: CampaignConfig, language: Language, at: datetime) -> str:
         spec = self._templates.catalog.get(campaign.template)
         values = {v.name: "" for v in spec.variables} | dict(campaign.variables)

@@ -7,7 +7,10 @@ AlertService re-checks the whole draft at preview and confirm.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -30,6 +33,12 @@ from alertbot.telegram.callbacks import (
 from alertbot.templates import TemplateSpec
 
 CHECKED = "✅ "
+
+
+class AlertSendAt(CallbackData, prefix="asat"):
+    """ "⏰ Send at…" under a warning's preview: ask for a sending time. Checked like the other /alert taps
+    (the flow's live message only). It belongs with the others in alertbot.telegram.callbacks."""
+
 
 # Every audience an official may choose, in the order offered: everyone, residents, businesses, categories.
 AUDIENCES: tuple[Audience, ...] = (
@@ -124,19 +133,47 @@ def mode_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def confirm_label(l10n: Texts, *, exercise: bool, total: int, needs_approval: bool, at: str | None = None) -> str:
+    """The confirm button: the mode and the recipient count (or a request for approval), and the sending
+    time when it is scheduled."""
+    key = "alert-confirm-request" if needs_approval else "alert-confirm-exercise" if exercise else "alert-confirm-live"
+    args: dict[str, str | int] = {"total": total, "mode": mode_label(l10n, exercise)}
+    if at is not None:
+        key, args["time"] = key + "-at", at
+    return l10n.plain(key, **args)
+
+
+def send_at_label(when: datetime, zone: ZoneInfo) -> str:
+    """A sending time as the bot's zone shows it, short: "12-01 08:00" (the year only if it is not this one)."""
+    local, now = when.astimezone(zone), datetime.now(zone)
+    return local.strftime("%m-%d %H:%M" if local.year == now.year else "%Y-%m-%d %H:%M")
+
+
 def confirm_keyboard(l10n: Texts, preview: Preview) -> InlineKeyboardMarkup:
-    """The confirm button names the mode and the recipient count (or asks for approval), then Cancel."""
-    exercise = preview.draft.exercise
-    if preview.needs_approval:
-        label = l10n.plain("alert-confirm-request", mode=mode_label(l10n, exercise), total=preview.total)
-    elif exercise:
-        label = l10n.plain("alert-confirm-exercise", total=preview.total)
-    else:
-        label = l10n.plain("alert-confirm-live", total=preview.total)
+    """Confirm, "⏰ Send at…" (not for follow-ups: they go out at once), then Cancel."""
+    draft = preview.draft
+    label = confirm_label(l10n, exercise=draft.exercise, total=preview.total, needs_approval=preview.needs_approval)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=label, callback_data=AlertConfirm(force_duplicate=False))
+    if draft.follows_id is None:
+        builder.button(text=l10n.plain("alert-send-at"), callback_data=AlertSendAt())
+    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def scheduled_confirm_keyboard(l10n: Texts, label: str) -> InlineKeyboardMarkup:
+    """Confirm a scheduled send (the label names mode, count and time), then Cancel."""
     builder = InlineKeyboardBuilder()
     builder.button(text=label, callback_data=AlertConfirm(force_duplicate=False))
     builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
     builder.adjust(1)
+    return builder.as_markup()
+
+
+def cancel_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
     return builder.as_markup()
 
 

@@ -13,7 +13,9 @@ class Onboarding(StatesGroup):
 class AlertCompose(StatesGroup):
     """/alert: template, its variables, districts, audience, severity, mode, then the preview to confirm.
 
-    Follow-ups start at `variable` (or straight at `confirm`) with a draft from the original broadcast.
+    "⏰ Send at…" under the preview goes to `send_at` (the official types the time), then back to `confirm`
+    with the time in the FSM data. Follow-ups start at `variable` (or straight at `confirm`) with a draft
+    from the original broadcast.
     """
 
     template = State()
@@ -23,3 +25,4 @@ class AlertCompose(StatesGroup):
     severity = State()
     mode = State()
     confirm = State()
+    send_at = State()

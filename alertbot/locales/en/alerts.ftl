@@ -114,3 +114,22 @@ alert-bad-send-at = { $problem ->
         [follow-up] Follow-ups go out at once; they cannot be scheduled.
        *[other] Please give a time like 18:30, 12-01 08:00 or 2026-12-01 08:00.
     }
+
+alert-send-at = ⏰ Send at…
+alert-ask-send-at =
+    ⏰ <b>When should it be sent?</b> Type the time in { $zone } (it is now { $now }):
+    <code>18:30</code> — today, or tomorrow if that time has passed
+    <code>12-01 08:00</code> — month-day and time, this year
+    <code>2026-12-01 08:00</code> — a full date
+    At least a minute and at most 30 days from now. Or tap <b>Cancel</b>.
+alert-send-at-again = Type another time, or tap <b>Cancel</b>.
+alert-confirm-send-at = ⏰ It will be sent at <b>{ $time }</b> ({ $zone }), exactly as previewed above. Confirm?
+alert-confirm-live-at = 🔴 SEND LIVE to { $total } at { $time }
+alert-confirm-exercise-at = 🟨 Send EXERCISE to { $total } at { $time }
+alert-confirm-request-at = 🛂 Request approval ({ $mode }, { $total }, at { $time })
+alert-scheduled-confirmed = ⏰ #{ $id } is scheduled for { $time } to { $total } recipients ({ $mode }). Nothing goes out before then; the notice below can cancel it.
+alert-scheduled-cancelled = ✖️ #{ $id } was cancelled: { $stopped ->
+        [one] 1 message
+       *[other] { $stopped } messages
+    } will not be sent.
+alert-nothing-to-cancel = Nothing is left to cancel: #{ $id } has already gone out or was cancelled.

@@ -111,3 +111,19 @@ alert-bad-send-at = { $problem ->
         [follow-up] 后续消息会立即发送，不能定时。
        *[other] 请输入时间，例如 18:30、12-01 08:00 或 2026-12-01 08:00。
     }
+
+alert-send-at = ⏰ 定时发送…
+alert-ask-send-at =
+    ⏰ <b>何时发送？</b>请按 { $zone } 时间输入（现在是 { $now }）：
+    <code>18:30</code> — 今天（如该时间已过则为明天）
+    <code>12-01 08:00</code> — 今年的月-日和时间
+    <code>2026-12-01 08:00</code> — 完整日期
+    须在一分钟之后、30 天以内。也可以点击<b>取消</b>。
+alert-send-at-again = 请重新输入时间，或点击<b>取消</b>。
+alert-confirm-send-at = ⏰ 将于 <b>{ $time }</b>（{ $zone }）按上方预览内容发送。确认吗？
+alert-confirm-live-at = 🔴 { $time } 正式发送给 { $total } 人
+alert-confirm-exercise-at = 🟨 { $time } 演练发送给 { $total } 人
+alert-confirm-request-at = 🛂 提交审批（{ $mode }，{ $total } 人，{ $time } 发送）
+alert-scheduled-confirmed = ⏰ #{ $id } 已定于 { $time } 发送给 { $total } 人（{ $mode }），在此之前不会发出；可通过下方通知取消。
+alert-scheduled-cancelled = ✖️ #{ $id } 已取消，{ $stopped } 条消息不会发送。
+alert-nothing-to-cancel = 没有可取消的内容：#{ $id } 已发出或已被取消。

@@ -5,6 +5,10 @@ id of the one message whose buttons are live: a tap on an older message of the f
 stale preview can never confirm a newer draft. After the preview the draft carries `issued_at`, so the
 confirmed text is exactly the previewed one. Callback data is never trusted: taps are checked here against
 the official's scope, and AlertService re-checks (and audits refusals of) the whole draft.
+
+"⏰ Send at…" under a warning's preview asks for a time (typed, in the bot's zone); the confirm step that
+follows sends the same draft with `send_at` kept in the FSM data, never in callback data. The reporter then
+posts a notice whose `ScheduledCancel` button stops the broadcast until it goes out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +33,7 @@ from alertbot.domain import Audience, Severity, SubscriberKind
 from alertbot.i18n import Texts
 from alertbot.services.alerts import (
     MAX_VARIABLE_LENGTH,
+    TIME_FORMAT,
     AlertDraft,
     AlertError,
     AlertService,
@@ -35,18 +41,24 @@ from alertbot.services.alerts import (
     OutOfScopeError,
     Preview,
     RenderError,
+    ScheduleError,
     VariableError,
 )
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.alert_keyboards import (
+    AlertSendAt,
     audience_keyboard,
     audience_label,
+    cancel_keyboard,
     confirm_keyboard,
+    confirm_label,
     district_keyboard,
     duplicate_keyboard,
     mode_keyboard,
     mode_label,
+    scheduled_confirm_keyboard,
+    send_at_label,
     severity_keyboard,
     severity_label,
     skip_keyboard,
@@ -64,6 +76,7 @@ from alertbot.telegram.callbacks import (
     AlertTemplateChoice,
     ApprovalDecision,
     FollowUpStart,
+    ScheduledCancel,
 )
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
@@ -73,6 +86,8 @@ from alertbot.telegram_html import utf16_length
 log = logging.getLogger(__name__)
 
 DRAFT, STEP, LIVE = "draft", "step", "live"  # FSM data: the draft, the variable asked, the live message id
+SEND_AT = "send_at"  # FSM data: the chosen sending time (ISO, with its zone), None to send at once
+TOTAL, APPROVAL = "total", "approval"  # FSM data: the preview's recipient count and whether it needs approval
 CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
 
 
@@ -215,7 +230,16 @@ async def _preview(flow: _Flow, draft: AlertDraft, *, edit: bool) -> None:
         await flow.answer(preview.texts[language])
     confirm = await flow.message.answer(l10n("alert-confirm-question"), reply_markup=confirm_keyboard(l10n, preview))
     await flow.state.set_state(AlertCompose.confirm)
-    await flow.state.update_data({DRAFT: preview.draft.to_json(), STEP: None, LIVE: confirm.message_id})
+    await flow.state.update_data(
+        {
+            DRAFT: preview.draft.to_json(),
+            STEP: None,
+            LIVE: confirm.message_id,
+            SEND_AT: None,
+            TOTAL: preview.total,
+            APPROVAL: preview.needs_approval,
+        }
+    )
 
 
 async def _after_preview_error(flow: _Flow, draft: AlertDraft, error: AlertError | None, *, edit: bool) -> None:
@@ -443,12 +467,22 @@ async def confirm(
         return
     await state.update_data({DRAFT: None})
     draft = AlertDraft.from_json(data[DRAFT])
+    send_at = datetime.fromisoformat(data[SEND_AT]) if data.get(SEND_AT) else None
     buttons = message.reply_markup
     await message.edit_reply_markup(reply_markup=None)
     try:
         confirmation = await alerts.confirm(
-            _user_id(query), draft, force_duplicate=callback_data.force_duplicate, report_chat_id=message.chat.id
+            _user_id(query),
+            draft,
+            force_duplicate=callback_data.force_duplicate,
+            report_chat_id=message.chat.id,
+            send_at=send_at,
         )
+    except ScheduleError as error:  # the time came too close while the official looked: ask for another
+        await state.update_data({DRAFT: data[DRAFT]})
+        await message.answer(_error_text(l10n, error))
+        await _ask_send_at(message, state, l10n, config, edit=False)
+        return
     except AlertError as error:
         await state.update_data({DRAFT: data[DRAFT]})
         await message.edit_reply_markup(reply_markup=buttons)
@@ -461,8 +495,11 @@ async def confirm(
         await message.edit_text(text, reply_markup=duplicate_keyboard(l10n))
         return
     await state.clear()
-    if confirmation.outcome == "queued":
-        mode = mode_label(l10n, broadcast.exercise)
+    mode = mode_label(l10n, broadcast.exercise)
+    if confirmation.outcome == "queued" and send_at is not None:
+        time = send_at.astimezone(config.bot.zone).strftime(TIME_FORMAT)
+        text = l10n("alert-scheduled-confirmed", id=broadcast.id, time=time, total=broadcast.recipients, mode=mode)
+    elif confirmation.outcome == "queued":
         text = l10n("alert-queued", id=broadcast.id, total=broadcast.recipients, mode=mode)
     else:
         minutes = int(config.alerts.approval_timeout.total_seconds() // 60)
@@ -470,9 +507,92 @@ async def confirm(
     await message.edit_text(text)
 
 
+async def _ask_send_at(message: Message, state: FSMContext, l10n: Texts, config: AppConfig, *, edit: bool) -> None:
+    """Ask for the sending time: its accepted forms, in the bot's zone; Cancel stays possible."""
+    now = datetime.now(config.bot.zone).strftime(TIME_FORMAT)
+    text = l10n("alert-ask-send-at", zone=config.bot.timezone, now=now)
+    shown = await _show(message, text, cancel_keyboard(l10n), edit=edit)
+    await state.set_state(AlertCompose.send_at)
+    await state.update_data({LIVE: shown, SEND_AT: None})
+
+
+async def ask_send_at(
+    query: CallbackQuery,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    l10n: Texts,
+    config: AppConfig,
+    draft: AlertDraft | None,
+) -> None:
+    """ "⏰ Send at…" under the preview. Not for a draft being confirmed right now, nor for a follow-up."""
+    if draft is None:
+        _refuse(callback_answer, l10n, "alert-flow-expired")
+        return
+    if draft.follows_id is not None:  # no such button under a follow-up: forged
+        _refuse(callback_answer, l10n, ScheduleError.key, problem="follow-up")
+        return
+    await _ask_send_at(_message(query), state, l10n, config, edit=True)
+
+
+async def send_at_answer(
+    message: Message, state: FSMContext, bot: Bot, l10n: Texts, alerts: AlertService, config: AppConfig
+) -> None:
+    """The typed time: checked by the service; a valid one leads to a confirm button naming it."""
+    text = unicodedata.normalize("NFKC", message.text or "")  # "１８：３０" from a Chinese keyboard is 18:30
+    try:
+        when = alerts.parse_send_at(text)
+        alerts.check_send_at(when)
+    except ScheduleError as error:
+        await message.answer(_error_text(l10n, error) + "\n" + l10n("alert-send-at-again"))
+        return
+    data = await state.get_data()
+    with contextlib.suppress(TelegramBadRequest):  # the prompt's Cancel is no longer the live one
+        await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=data[LIVE], reply_markup=None)
+    draft = AlertDraft.from_json(data[DRAFT])
+    label = confirm_label(
+        l10n,
+        exercise=draft.exercise,
+        total=int(data[TOTAL]),
+        needs_approval=bool(data[APPROVAL]),
+        at=send_at_label(when, config.bot.zone),
+    )
+    question = l10n(
+        "alert-confirm-send-at", time=when.astimezone(config.bot.zone).strftime(TIME_FORMAT), zone=config.bot.timezone
+    )
+    shown = await message.answer(question, reply_markup=scheduled_confirm_keyboard(l10n, label))
+    await state.set_state(AlertCompose.confirm)
+    await state.update_data({SEND_AT: when.isoformat(), LIVE: shown.message_id})
+
+
 async def cancel(query: CallbackQuery, state: FSMContext, l10n: Texts) -> None:
     await state.clear()
     await _message(query).edit_text(l10n("alert-cancelled"))
+
+
+async def cancel_scheduled(
+    query: CallbackQuery,
+    callback_data: ScheduledCancel,
+    callback_answer: CallbackAnswer,
+    bot: Bot,
+    l10n: Texts,
+    alerts: AlertService,
+) -> None:
+    """The notice's "Cancel this scheduled warning". The service decides who may (and audits everything)."""
+    number = callback_data.broadcast_id
+    try:
+        stopped = await alerts.cancel(_user_id(query), number)
+    except AlertError as error:
+        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        return
+    if stopped == 0:  # it went out already (or was cancelled before): the notice is out of date
+        _refuse(callback_answer, l10n, "alert-nothing-to-cancel", id=number)
+        return
+    assert query.message is not None  # possibly inaccessible (an old notice): edit it by its ids
+    chat_id, text = query.message.chat.id, l10n("alert-scheduled-cancelled", id=number, stopped=stopped)
+    try:
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=query.message.message_id, reply_markup=None)
+    except TelegramBadRequest:
+        await bot.send_message(chat_id, text)
 
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
@@ -540,6 +660,7 @@ def build_router() -> Router:
     router.message.register(start_alert, Command("alert"))
     router.message.register(variable_answer, AlertCompose.variable, F.text)
     router.message.register(variable_not_text, AlertCompose.variable)
+    router.message.register(send_at_answer, AlertCompose.send_at)
     router.message.register(use_buttons, StateFilter(AlertCompose))
     steps: list[tuple[Any, Any, Any]] = [
         (choose_template, AlertTemplateChoice, AlertCompose.template),
@@ -550,6 +671,7 @@ def build_router() -> Router:
         (choose_severity, AlertSeverityChoice, AlertCompose.severity),
         (choose_mode, AlertModeChoice, AlertCompose.mode),
         (confirm, AlertConfirm, AlertCompose.confirm),
+        (ask_send_at, AlertSendAt, AlertCompose.confirm),
         (cancel, AlertCancel, StateFilter(AlertCompose)),
     ]
     for handler, factory, step in steps:
@@ -558,4 +680,5 @@ def build_router() -> Router:
         router.callback_query.register(stale_button, factory.filter())
     router.callback_query.register(decide, ApprovalDecision.filter())
     router.callback_query.register(start_follow_up, FollowUpStart.filter())
+    router.callback_query.register(cancel_scheduled, ScheduledCancel.filter())
     return router
