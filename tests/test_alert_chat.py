@@ -199,7 +199,7 @@ async def test_officer_composes_and_heping_receives_exactly_the_preview(
     texts = {"zh": officer.messages[-4]["text"], "en": officer.messages[-2]["text"]}
     assert "Beier Road No. 12 &lt;b&gt;&amp;&lt;/b&gt;" in texts["en"]  # typed text is escaped, in both
     assert texts["en"].startswith("🟠 <b>SEVERE</b>") and "燃气泄漏" in texts["zh"]
-    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]
+    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "⏰ Send at…", "Cancel"]
 
     tiexi_before = counts(api, list(TIEXI))
     await officer.tap(confirm, "🔴 SEND LIVE to 4")
@@ -448,7 +448,7 @@ async def test_sent_in_error_reaches_exactly_the_original_recipients(
     assert f"Follow-up to #{number}" in header["text"]
     assert "Template: Sent in error" in header["text"]
     assert "Recipients: 4 (2 in Chinese, 2 in English)" in header["text"]
-    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]
+    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "⏰ Send at…", "Cancel"]
     correction = await confirm_sent(officer, _composed(header, zh_text, en_text, confirm))
     await api.wait_until(lambda: all(last_text(api, c) in (zh_text["text"], en_text["text"]) for c in HEPING_ALL))
     for chat in HEPING_ZH:

@@ -19,6 +19,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.domain import BroadcastStatus
+from alertbot.services.alerts import ScheduleError
 from tests.botapi import FakeBotAPI
 from tests.harness import Person, delivery_rows, make_config
 from tests.test_alert_chat import (
@@ -188,12 +189,6 @@ async def test_scheduled_warning_waits_for_its_time_and_is_cancelled_from_the_no
     assert cancels == [4, 0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alertbot/dispatch/progress.py: once a cancelled scheduled broadcast is complete, the reporter's "
-    "last pass still takes it for 'waiting' and posts the scheduled notice, cancel button included, over the "
-    "cancellation (fix there, then remove this marker)",
-)
 async def test_cancelled_notice_stays_cancelled(
     bot: Application, api: FakeBotAPI, person: MakePerson, community: None
 ) -> None:
@@ -294,3 +289,35 @@ async def test_follow_ups_cannot_be_scheduled_and_a_sent_warning_has_nothing_lef
     assert answer["show_alert"] is True and "Follow-ups go out at once" in answer["text"], answer
     assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]
     await officer.tap(confirm, "Cancel")
+
+
+async def test_a_time_that_comes_too_close_before_confirming_is_asked_again(
+    bot: Application, api: FakeBotAPI, person: MakePerson, community: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    officer = person(OFFICER, "en")
+    composed = await compose(officer, "Gas leak", GAS_LEAK_ANSWERS, ["Heping"])
+    await ask_for_time(officer, composed.confirm)
+    typed, _ = await in_two_minutes()
+    question = await officer.say(typed)
+
+    def too_close(send_at: datetime) -> None:  # as if the official had looked at the question for a while
+        raise ScheduleError("the sending time must be at least a minute from now", problem="past")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bot.services.alerts, "check_send_at", too_close)
+        before = len(officer.messages)
+        await officer.tap(question, officer.button_texts(question)[0])
+    error, prompt = officer.messages[before:]
+    assert "at least a minute from now" in error["text"], error["text"]
+    assert "When should it be sent?" in prompt["text"] and officer.button_texts(prompt) == ["Cancel"]
+    assert officer.button_texts(question) == []
+    assert "expired" in (await officer.tap(question, "aok:0"))["text"]
+    assert await bot.services.alerts.get(1) is None
+
+    typed, _ = await in_two_minutes()
+    question = await officer.say(typed)
+    await officer.tap(question, officer.button_texts(question)[0])
+    assert f"is scheduled for {typed}" in officer.current(question)["text"]
+    number = broadcast_id(officer.current(question))
+    await officer.tap(await scheduled_notice(api, OFFICER, number), "✖️ Cancel this scheduled warning")
+    assert await states(bot, number) == ["cancelled"] * 4

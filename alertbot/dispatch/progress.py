@@ -149,7 +149,10 @@ class ProgressReporter:
         l10n = await self.texts_for(broadcast.report_chat_id)
         waiting = broadcast.scheduled_for is not None and broadcast.scheduled_for > utcnow() and not counts.sent
         markup: InlineKeyboardMarkup | None
-        if waiting:
+        if done and not counts.sent and counts.total and counts.cancelled == counts.total:
+            # stopped before anything went out (a scheduled warning cancelled in the chat or the CLI)
+            text, markup = l10n("alert-scheduled-cancelled", id=broadcast.id, stopped=counts.cancelled), None
+        elif waiting:
             assert broadcast.scheduled_for is not None
             text = l10n(
                 "alert-scheduled",

@@ -9,7 +9,7 @@ or a second instance that reaches the same occurrence finds it recorded and send
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -23,6 +23,7 @@ from alertbot.i18n import Translator
 from alertbot.scheduling.cron import parse_cron
 from alertbot.scheduling.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory
+from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcast
@@ -102,7 +103,7 @@ class CampaignService:
         self.zone = config.bot.zone
         self.campaigns = {c.id: c for c in config.campaigns}
         self.triggers: dict[str, CronTrigger] = {c.id: parse_cron(c.schedule, self.zone) for c in config.campaigns}
-        self._queued_listeners: list[Callable[[Broadcast], Awaitable[None] | None]] = []
+        self._queued = QueuedListeners()
         self._check_templates()
 
     def _check_templates(self) -> None:
@@ -124,8 +125,9 @@ class CampaignService:
     def grace(self) -> timedelta:
         return self._config.scheduler.grace
 
-    def on_queued(self, listener: Callable[[Broadcast], Awaitable[None] | None]) -> None:
-        self._queued_listeners.append(listener)
+    def on_queued(self, listener: Listener) -> None:
+        """Called whenever deliveries are queued (the dispatcher wakes up)."""
+        self._queued.add(listener)
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -248,14 +250,8 @@ class CampaignService:
             follow_up_due = at + campaign.follow_up_after if campaign.ack and campaign.follow_up_after else None
             await self._repo.link_broadcast(conn, occurrence_id, broadcast.id, follow_up_due)
         log.info("campaign %s occurrence %s queued to %d", campaign_id, at.isoformat(), broadcast.recipients)
-        await self._queued(broadcast)
+        await self._queued.notify(broadcast)
         return FireResult("sent", at, broadcast)
-
-    async def _queued(self, broadcast: Broadcast) -> None:
-        for listener in self._queued_listeners:
-            result = listener(broadcast)
-            if result is not None:
-                await result
 
     async def run_due(self, campaign_id: str, now: datetime) -> FireResult | None:
         """What the scheduler calls at a fire time: the latest due occurrence, if not recorded yet."""
@@ -300,7 +296,7 @@ class CampaignService:
             except _AlreadySent:  # another instance sent it first; its transaction is rolled back
                 continue
             sent.append(broadcast)
-            await self._queued(broadcast)
+            await self._queued.notify(broadcast)
         return sent
 
     async def _follow_up(

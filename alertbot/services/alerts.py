@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -28,6 +28,7 @@ from alertbot.domain import (
 from alertbot.errors import AppError, UnknownDistrictError
 from alertbot.i18n import Translator
 from alertbot.services.districts import DistrictDirectory
+from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast, utcnow
@@ -186,17 +187,11 @@ class AlertService:
         self._translator = translator
         self.districts = districts
         self.officials = officials
-        self._queued_listeners: list[Callable[[Broadcast], Awaitable[None] | None]] = []
+        self._queued = QueuedListeners()
 
-    def on_queued(self, listener: Callable[[Broadcast], Awaitable[None] | None]) -> None:
+    def on_queued(self, listener: Listener) -> None:
         """Called whenever deliveries are queued (the dispatcher wakes up)."""
-        self._queued_listeners.append(listener)
-
-    async def _queued(self, broadcast: Broadcast) -> None:
-        for listener in self._queued_listeners:
-            result = listener(broadcast)
-            if result is not None:
-                await result
+        self._queued.add(listener)
 
     # -- who may do what ----------------------------------------------------------------------
 
@@ -477,7 +472,7 @@ class AlertService:
             send_at=send_at.isoformat() if send_at else None,
         )  # fmt: skip
         if queue:
-            await self._queued(broadcast)
+            await self._queued.notify(broadcast)
         return Confirmation("queued" if queue else "pending_approval", broadcast)
 
     async def decide(self, actor_id: int, broadcast_id: int, *, approve: bool) -> Broadcast:
@@ -513,7 +508,7 @@ class AlertService:
             requester=broadcast.created_by, recipients=decided.recipients,
         )  # fmt: skip
         if approve:
-            await self._queued(decided)
+            await self._queued.notify(decided)
         return decided
 
     async def expire_requests(self) -> list[Broadcast]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alertbot.storage.database import Database
+from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import audit_log
 
 
@@ -59,7 +59,7 @@ class AuditLog:
         return [
             AuditEntry(
                 id=row.id,
-                at=row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC),
+                at=as_utc(row.at),  # type: ignore[arg-type]
                 actor_id=row.actor_id,
                 actor_name=row.actor_name,
                 action=row.action,

@@ -25,19 +25,12 @@ from alertbot.domain import (
     DeliveryState,
     Severity,
 )
-from alertbot.storage.database import Database
+from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import broadcasts, campaign_acks, deliveries, subscribers, subscriptions
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back without their zone; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +270,7 @@ class BroadcastRepository:
         """Insert the delivery rows of a broadcast: set-based, one INSERT ... SELECT per quiet-hours group."""
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
         fan_out = fan_out or FanOut()
-        scheduled = _aware(row.scheduled_for)
+        scheduled = as_utc(row.scheduled_for)
         due = max(now, scheduled) if scheduled is not None else now  # "send at ...": nothing due before
         if row.exercise:
             chats = exercise_chats or {}
@@ -478,14 +471,14 @@ class BroadcastRepository:
             follows_id=row.follows_id,
             created_by=row.created_by,
             approved_by=row.approved_by,
-            created_at=_aware(row.created_at),  # type: ignore[arg-type]
-            expires_at=_aware(row.expires_at),
+            created_at=as_utc(row.created_at),  # type: ignore[arg-type]
+            expires_at=as_utc(row.expires_at),
             recipients=row.recipients,
             report_chat_id=row.report_chat_id,
             report_message_id=row.report_message_id,
             occurrence_id=row.occurrence_id,
             ack=bool(row.ack),
-            scheduled_for=_aware(row.scheduled_for),
+            scheduled_for=as_utc(row.scheduled_for),
         )
 
     # -- the dispatcher's side ------------------------------------------------------------------
@@ -536,7 +529,7 @@ class BroadcastRepository:
             value = await conn.scalar(
                 sa.select(sa.func.min(deliveries.c.not_before)).where(deliveries.c.state == DeliveryState.PENDING.value)
             )
-            return _aware(value)
+            return as_utc(value)
 
     async def record(self, outcomes: Sequence[Outcome]) -> None:
         """Store Telegram's answers for claimed deliveries, all in one transaction."""

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.domain import DeliveryState
-from alertbot.storage.database import Database
+from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import (
     campaign_acks,
     campaign_occurrences,
@@ -19,12 +19,6 @@ from alertbot.storage.tables import (
     subscribers,
     subscriptions,
 )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +102,7 @@ class CampaignRepository:
                     campaign_occurrences.c.campaign_id == campaign_id, campaign_occurrences.c.occurrence_at >= since
                 )
             )
-            return {_aware(r) for r in rows}  # type: ignore[misc]
+            return {as_utc(r) for r in rows}  # type: ignore[misc]
 
     async def due_follow_ups(self, now: datetime) -> list[Occurrence]:
         async with self._db.connect() as conn:
@@ -212,7 +206,7 @@ class CampaignRepository:
             )
         return CampaignCounts(
             occurrences=total or 0,
-            last_at=_aware(last[0]) if last else None,
+            last_at=as_utc(last[0]) if last else None,
             last_status=last[1] if last else None,
             delivered=delivered or 0,
             acknowledged=acknowledged or 0,
@@ -262,10 +256,10 @@ class CampaignRepository:
         return Occurrence(
             id=row.id,
             campaign_id=row.campaign_id,
-            occurrence_at=_aware(row.occurrence_at),  # type: ignore[arg-type]
+            occurrence_at=as_utc(row.occurrence_at),  # type: ignore[arg-type]
             status=row.status,
             broadcast_id=row.broadcast_id,
-            follow_up_due_at=_aware(row.follow_up_due_at),
+            follow_up_due_at=as_utc(row.follow_up_due_at),
             follow_up_broadcast_id=row.follow_up_broadcast_id,
             manual_by=row.manual_by,
         )

@@ -10,7 +10,6 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -26,6 +25,7 @@ from alertbot.telegram.callbacks import (
     AlertDistrictsDone,
     AlertDistrictToggle,
     AlertModeChoice,
+    AlertSendAt,
     AlertSeverityChoice,
     AlertSkip,
     AlertTemplateChoice,
@@ -33,11 +33,6 @@ from alertbot.telegram.callbacks import (
 from alertbot.templates import TemplateSpec
 
 CHECKED = "✅ "
-
-
-class AlertSendAt(CallbackData, prefix="asat"):
-    """ "⏰ Send at…" under a warning's preview: ask for a sending time. Checked like the other /alert taps
-    (the flow's live message only). It belongs with the others in alertbot.telegram.callbacks."""
 
 
 # Every audience an official may choose, in the order offered: everyone, residents, businesses, categories.

@@ -126,3 +126,7 @@ class ScheduledCancel(CallbackData, prefix="scx"):
     """Cancel a broadcast scheduled for later, before it goes out."""
 
     broadcast_id: int
+
+
+class AlertSendAt(CallbackData, prefix="asat"):
+    """ "⏰ Send at…" under a warning's preview: ask for a sending time."""

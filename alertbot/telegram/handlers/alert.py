@@ -47,7 +47,6 @@ from alertbot.services.alerts import (
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.alert_keyboards import (
-    AlertSendAt,
     audience_keyboard,
     audience_label,
     cancel_keyboard,
@@ -64,6 +63,7 @@ from alertbot.telegram.alert_keyboards import (
     skip_keyboard,
     template_keyboard,
 )
+from alertbot.telegram.answers import refuse
 from alertbot.telegram.callbacks import (
     AlertAudienceChoice,
     AlertCancel,
@@ -71,6 +71,7 @@ from alertbot.telegram.callbacks import (
     AlertDistrictsDone,
     AlertDistrictToggle,
     AlertModeChoice,
+    AlertSendAt,
     AlertSeverityChoice,
     AlertSkip,
     AlertTemplateChoice,
@@ -81,14 +82,12 @@ from alertbot.telegram.callbacks import (
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
 from alertbot.telegram.states import AlertCompose
-from alertbot.telegram_html import utf16_length
 
 log = logging.getLogger(__name__)
 
 DRAFT, STEP, LIVE = "draft", "step", "live"  # FSM data: the draft, the variable asked, the live message id
 SEND_AT = "send_at"  # FSM data: the chosen sending time (ISO, with its zone), None to send at once
 TOTAL, APPROVAL = "total", "approval"  # FSM data: the preview's recipient count and whether it needs approval
-CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -102,17 +101,6 @@ def _message(query: CallbackQuery) -> Message:
 def _user_id(event: Message | CallbackQuery) -> int:
     assert event.from_user is not None
     return event.from_user.id
-
-
-def _refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
-    """Answer the tap with a pop-up, shortened to what Telegram allows."""
-    text = l10n.plain(key, **args)
-    if utf16_length(text) > CALLBACK_ANSWER_MAX:
-        while utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
-            text = text[:-1]
-        text += "…"
-    callback_answer.text = text
-    callback_answer.show_alert = True
 
 
 def _error_text(l10n: Texts, error: AlertError) -> str:
@@ -314,7 +302,7 @@ async def choose_template(
     alerts: AlertService,
 ) -> None:
     if callback_data.template not in {spec.id for spec in alerts.warning_templates()}:
-        _refuse(callback_answer, l10n, "alert-unknown-template", template=callback_data.template)
+        refuse(callback_answer, l10n, "alert-unknown-template", template=callback_data.template)
         return
     flow = _Flow(_message(query), state, l10n, alerts, _user_id(query))
     await _ask_variable(flow, AlertDraft(template_id=callback_data.template), 0, edit=True)
@@ -355,7 +343,7 @@ async def skip_variable(
     step = int(flow_data[STEP])
     variable = alerts.templates.catalog.get(draft.template_id).variables[step]
     if variable.required or variable.name != callback_data.variable:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
+        refuse(callback_answer, l10n, "alert-flow-expired")
         return
     await _message(query).edit_reply_markup(reply_markup=None)
     flow = _Flow(_message(query), state, l10n, alerts, _user_id(query))
@@ -375,7 +363,7 @@ async def toggle_district(
     try:
         official = await alerts.official(_user_id(query), "compose")
     except AlertError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     scope, wanted, everywhere = alerts.scope(official), callback_data.district, ALL_DISTRICTS in official.districts
     chosen = set(draft.districts)
@@ -389,7 +377,7 @@ async def toggle_district(
             attempted=f"districts {wanted}", reason="out of scope",
         )  # fmt: skip
         name = alerts.districts.name(wanted, l10n.language) if wanted in alerts.districts else wanted
-        _refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
+        refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
         return
     draft = dataclasses.replace(draft, districts=tuple(d for d in scope if d in chosen))
     await state.update_data({DRAFT: draft.to_json()})
@@ -401,7 +389,7 @@ async def districts_done(
     query: CallbackQuery, state: FSMContext, callback_answer: CallbackAnswer, l10n: Texts, draft: AlertDraft
 ) -> None:
     if not draft.districts:
-        _refuse(callback_answer, l10n, "alert-choose-one-district")
+        refuse(callback_answer, l10n, "alert-choose-one-district")
         return
     await state.set_state(AlertCompose.audience)
     await _message(query).edit_text(l10n("alert-choose-audience"), reply_markup=audience_keyboard(l10n))
@@ -463,7 +451,7 @@ async def confirm(
     # double tap finds nothing left to send.
     data = await state.get_data()
     if data.get(DRAFT) is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
+        refuse(callback_answer, l10n, "alert-flow-expired")
         return
     await state.update_data({DRAFT: None})
     draft = AlertDraft.from_json(data[DRAFT])
@@ -526,10 +514,10 @@ async def ask_send_at(
 ) -> None:
     """ "⏰ Send at…" under the preview. Not for a draft being confirmed right now, nor for a follow-up."""
     if draft is None:
-        _refuse(callback_answer, l10n, "alert-flow-expired")
+        refuse(callback_answer, l10n, "alert-flow-expired")
         return
     if draft.follows_id is not None:  # no such button under a follow-up: forged
-        _refuse(callback_answer, l10n, ScheduleError.key, problem="follow-up")
+        refuse(callback_answer, l10n, ScheduleError.key, problem="follow-up")
         return
     await _ask_send_at(_message(query), state, l10n, config, edit=True)
 
@@ -582,10 +570,10 @@ async def cancel_scheduled(
     try:
         stopped = await alerts.cancel(_user_id(query), number)
     except AlertError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     if stopped == 0:  # it went out already (or was cancelled before): the notice is out of date
-        _refuse(callback_answer, l10n, "alert-nothing-to-cancel", id=number)
+        refuse(callback_answer, l10n, "alert-nothing-to-cancel", id=number)
         return
     assert query.message is not None  # possibly inaccessible (an old notice): edit it by its ids
     chat_id, text = query.message.chat.id, l10n("alert-scheduled-cancelled", id=number, stopped=stopped)
@@ -597,7 +585,7 @@ async def cancel_scheduled(
 
 async def stale_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
     """A button of the flow tapped outside its step (an old message, or after the flow ended)."""
-    _refuse(callback_answer, l10n, "alert-flow-expired")
+    refuse(callback_answer, l10n, "alert-flow-expired")
 
 
 async def use_buttons(message: Message, l10n: Texts) -> None:
@@ -622,7 +610,7 @@ async def decide(
     try:
         broadcast = await alerts.decide(user_id, callback_data.broadcast_id, approve=callback_data.approve)
     except AlertError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     official = alerts.officials.get(user_id)
     key = "alert-approved" if callback_data.approve else "alert-rejected"
@@ -648,7 +636,7 @@ async def start_follow_up(
     try:
         draft = await alerts.follow_up_draft(_user_id(query), callback_data.broadcast_id, callback_data.template)
     except AlertError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     await state.clear()
     await _ask_variable(_Flow(_message(query), state, l10n, alerts, _user_id(query)), draft, 0, edit=False)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -29,6 +28,7 @@ from alertbot.services.alerts import AlertError, AlertService
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.alert_keyboards import audience_label
+from alertbot.telegram.answers import refuse
 from alertbot.telegram.callbacks import (
     CampaignAck,
     CampaignPause,
@@ -52,7 +52,6 @@ from alertbot.telegram_html import MAX_TEXT_LENGTH, utf16_length
 
 PRIVATE = F.chat.type == ChatType.PRIVATE
 CAMPAIGNS_PER_MESSAGE = 8  # 3 buttons each; a page stays far below Telegram's 4096 characters
-CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
 DEFAULT_WORDS = {"default", "reset", "默认", "恢复默认"}
 
 
@@ -72,17 +71,6 @@ def _chat_message(query: CallbackQuery) -> Message | InaccessibleMessage:
     """The message the tapped button belongs to (every button of this bot is under a chat message)."""
     assert query.message is not None
     return query.message
-
-
-def _refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
-    """Answer the tap with a pop-up, shortened to what Telegram allows."""
-    text = l10n.plain(key, **args)
-    if utf16_length(text) > CALLBACK_ANSWER_MAX:
-        while utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
-            text = text[:-1]
-        text += "…"
-    callback_answer.text = text
-    callback_answer.show_alert = True
 
 
 def _title(alerts: AlertService, campaign: CampaignConfig, l10n: Texts) -> str:
@@ -139,12 +127,12 @@ async def acknowledge(
 ) -> None:
     """Record "I have completed the check" for the chat the button is in; only a recipient may."""
     if query.message is None:
-        _refuse(callback_answer, l10n, "campaign-ack-refused")
+        refuse(callback_answer, l10n, "campaign-ack-refused")
         return
     try:
         ack = await campaigns.acknowledge(callback_data.occurrence_id, query.message.chat.id)
     except CampaignError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     callback_answer.text = l10n.plain("campaign-ack-thanks" if ack.new else "campaign-ack-already")
     if isinstance(query.message, Message):
@@ -275,7 +263,7 @@ async def pause(
     try:
         await campaigns.set_paused(user_id, campaign_id, callback_data.paused)
     except CampaignError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     campaign = campaigns.campaigns[campaign_id]
     key = "campaign-paused" if callback_data.paused else "campaign-resumed"
@@ -301,7 +289,7 @@ async def preview(
     try:
         texts = await campaigns.preview(_user_id(query), callback_data.campaign, _now())
     except CampaignError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     campaign = campaigns.campaigns[callback_data.campaign]
     own = l10n.language
@@ -331,7 +319,7 @@ async def run_ask(
     try:
         official = await alerts.official(user_id, f"run {callback_data.campaign}")
     except AlertError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         return
     if campaign is None or not _in_scope(campaigns, official, campaign):
         reason = "unknown campaign" if campaign is None else "out of scope"
@@ -340,7 +328,7 @@ async def run_ask(
             reason=reason,
         )  # fmt: skip
         key = "campaign-unknown" if campaign is None else "campaign-out-of-scope"
-        _refuse(callback_answer, l10n, key, campaign=callback_data.campaign)
+        refuse(callback_answer, l10n, key, campaign=callback_data.campaign)
         return
     title = _title(alerts, campaign, l10n)
     text = l10n(
@@ -363,17 +351,17 @@ async def run_confirm(
     """Send an occurrence now; the service checks official and scope again and audits the run."""
     message = query.message
     if not isinstance(message, Message) or not _has_button(message, callback_data.pack()):
-        _refuse(callback_answer, l10n, "button-expired")
+        refuse(callback_answer, l10n, "button-expired")
         return
     try:  # the buttons go first: of a double tap, only the tap that removed them sends
         await message.edit_reply_markup(reply_markup=None)
     except TelegramBadRequest:
-        _refuse(callback_answer, l10n, "button-expired")
+        refuse(callback_answer, l10n, "button-expired")
         return
     try:
         result = await campaigns.run_now(_user_id(query), callback_data.campaign, _now())
     except CampaignError as error:
-        _refuse(callback_answer, l10n, error.key, **error.args_for_text)
+        refuse(callback_answer, l10n, error.key, **error.args_for_text)
         await message.edit_text(l10n(error.key, **error.args_for_text))
         return
     title = _title(alerts, campaigns.campaigns[callback_data.campaign], l10n)
