@@ -448,7 +448,7 @@ async def test_sent_in_error_reaches_exactly_the_original_recipients(
     assert f"Follow-up to #{number}" in header["text"]
     assert "Template: Sent in error" in header["text"]
     assert "Recipients: 4 (2 in Chinese, 2 in English)" in header["text"]
-    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "⏰ Send at…", "Cancel"]
+    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]  # follow-ups go out at once
     correction = await confirm_sent(officer, _composed(header, zh_text, en_text, confirm))
     await api.wait_until(lambda: all(last_text(api, c) in (zh_text["text"], en_text["text"]) for c in HEPING_ALL))
     for chat in HEPING_ZH:
