@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.domain import DeliveryState
@@ -46,16 +45,12 @@ class CampaignRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
-        dialect = self._db.engine.dialect.name
-        return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
     async def claim_occurrence(
         self, conn: AsyncConnection, campaign_id: str, at: datetime, status: str, manual_by: int | None = None
     ) -> int | None:
         """Record the occurrence inside the caller's transaction; None if it was already recorded."""
         statement = (
-            self._insert(campaign_occurrences)
+            self._db.insert(campaign_occurrences)
             .values(
                 campaign_id=campaign_id,
                 occurrence_at=at,
@@ -133,7 +128,7 @@ class CampaignRepository:
         """Record the person's confirmation once; False if it was already recorded."""
         async with self._db.transaction() as conn:
             inserted = await conn.scalar(
-                self._insert(campaign_acks)
+                self._db.insert(campaign_acks)
                 .values(occurrence_id=occurrence_id, chat_id=chat_id, at=datetime.now(UTC))
                 .on_conflict_do_nothing()
                 .returning(campaign_acks.c.chat_id)
@@ -169,7 +164,7 @@ class CampaignRepository:
         values = {"paused": paused, "updated_by": actor, "updated_at": datetime.now(UTC)}
         async with self._db.transaction() as conn:
             await conn.execute(
-                self._insert(campaign_states)
+                self._db.insert(campaign_states)
                 .values(campaign_id=campaign_id, **values)
                 .on_conflict_do_update(index_elements=[campaign_states.c.campaign_id], set_=values)
             )

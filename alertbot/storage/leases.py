@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from alertbot.storage.database import Database
 from alertbot.storage.tables import leases
@@ -23,11 +22,14 @@ class LeaseRepository:
     async def acquire(self, name: str, holder: str, ttl: timedelta) -> bool:
         """Take or renew the lease; True if `holder` holds it now."""
         now = datetime.now(UTC)
-        insert = (postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert)(leases)
-        statement = insert.values(name=name, holder=holder, expires_at=now + ttl).on_conflict_do_update(
-            index_elements=[leases.c.name],
-            set_={"holder": holder, "expires_at": now + ttl},
-            where=sa.or_(leases.c.holder == holder, leases.c.expires_at < now),
+        statement = (
+            self._db.insert(leases)
+            .values(name=name, holder=holder, expires_at=now + ttl)
+            .on_conflict_do_update(
+                index_elements=[leases.c.name],
+                set_={"holder": holder, "expires_at": now + ttl},
+                where=sa.or_(leases.c.holder == holder, leases.c.expires_at < now),
+            )
         )
         async with self._db.transaction() as conn:
             await conn.execute(statement)

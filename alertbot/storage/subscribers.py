@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.config import Language
@@ -36,10 +35,6 @@ class SubscriberRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def _insert(self, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
-        dialect = self._db.engine.dialect.name
-        return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
     async def get(self, chat_id: int) -> Subscriber | None:
         async with self._db.connect() as conn:
             return await self._load(conn, chat_id)
@@ -65,7 +60,7 @@ class SubscriberRepository:
             values["kind"] = kind.value
             values["business_category"] = business_category.value if business_category else None
             values["business_name"] = business_name
-        insert = self._insert(subscribers).values(
+        insert = self._db.insert(subscribers).values(
             {"chat_id": chat_id, "created_at": now, "kind": SubscriberKind.RESIDENT.value, **values}
         )
         statement = insert.on_conflict_do_update(index_elements=[subscribers.c.chat_id], set_=values)
@@ -108,7 +103,7 @@ class SubscriberRepository:
         now = _now()
         people = {r.chat_id: r.language for r in requests}
         rows = {(r.chat_id, d) for r in requests for d in r.district_ids}
-        new_subscribers = self._insert(subscribers).values(
+        new_subscribers = self._db.insert(subscribers).values(
             [
                 {"chat_id": c, "language": lang, "kind": SubscriberKind.RESIDENT.value, "created_at": now,
                  "updated_at": now}
@@ -120,7 +115,7 @@ class SubscriberRepository:
             await conn.execute(new_subscribers.on_conflict_do_nothing())
             if rows:
                 new_rows = (
-                    self._insert(subscriptions)
+                    self._db.insert(subscriptions)
                     .values([{"chat_id": c, "district_id": d, "created_at": now} for c, d in sorted(rows)])
                     .on_conflict_do_nothing()
                     .returning(subscriptions.c.chat_id, subscriptions.c.district_id)
