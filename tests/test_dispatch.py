@@ -20,6 +20,7 @@ from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
 from tests.botapi import ApiError, FakeBotAPI
 from tests.harness import (
+    Person,
     delivery_rows,
     make_config,
     running_bot,
@@ -144,6 +145,13 @@ async def test_blocked_users_are_deactivated_and_skipped_next_time(api: FakeBotA
         assert second.broadcast.recipients == 7
         new_targets = {p["chat_id"] for p in api.calls("sendMessage")[attempts_before:]}
         assert new_targets.isdisjoint({3001, 3002, 3003})
+
+        api.unblock(3001)  # they unblock the bot and come back; 3002 subscribes again
+        await Person(api, 3001).say("/start")
+        api.unblock(3002)
+        await Person(api, 3002).say("/subscribe huanggu")
+        third = await bot.services.alerts.confirm(OFFICER, gas_leak("huanggu", variables=LEAK | {"details": "y"}))
+        assert third.broadcast.recipients == 9
 
 
 async def test_group_migrated_to_supergroup_is_resent_and_updated(api: FakeBotAPI, db_path: Path) -> None:

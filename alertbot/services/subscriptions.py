@@ -118,6 +118,9 @@ class SubscriptionService:
         await self.subscribe(chat_id, language, [district_id])
         return True
 
+    async def reactivate(self, chat_id: int) -> None:
+        await self._repo.reactivate(chat_id)
+
     async def set_language(self, chat_id: int, language: Language) -> None:
         await self.ensure(chat_id, language)
         await self._repo.set_language(chat_id, language)

@@ -430,15 +430,6 @@ class BroadcastRepository:
             )
             return DeliveryCounts(**{row[0]: row[1] for row in rows})
 
-    async def delivered_chats(self, broadcast_id: int) -> set[int]:
-        async with self._db.connect() as conn:
-            rows = await conn.scalars(
-                sa.select(deliveries.c.chat_id).where(
-                    deliveries.c.broadcast_id == broadcast_id, deliveries.c.state == DeliveryState.SENT.value
-                )
-            )
-            return set(rows)
-
     async def failures(self, broadcast_id: int, limit: int = 20) -> list[tuple[int, str, str | None]]:
         async with self._db.connect() as conn:
             rows = await conn.execute(
@@ -589,10 +580,6 @@ class BroadcastRepository:
         if exists is None:
             # subscriptions follow through ON UPDATE CASCADE
             await conn.execute(subscribers.update().where(subscribers.c.chat_id == old).values(chat_id=new))
-
-    async def reactivate(self, chat_id: int) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(active=True))
 
 
 _REACHED = [DeliveryState.SENT.value, DeliveryState.PENDING.value, DeliveryState.SENDING.value]

@@ -70,6 +70,15 @@ class SubscriberRepository:
         assert loaded is not None
         return loaded
 
+    async def reactivate(self, chat_id: int) -> None:
+        """The person is talking to the bot again after blocking it: send to them again."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                subscribers.update()
+                .where(subscribers.c.chat_id == chat_id, subscribers.c.active.is_(False))
+                .values(active=True, updated_at=_now())
+            )
+
     async def set_language(self, chat_id: int, language: Language) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
@@ -121,6 +130,12 @@ class SubscriberRepository:
                     .returning(subscriptions.c.chat_id, subscriptions.c.district_id)
                 )
                 added = {(row[0], row[1]) for row in await conn.execute(new_rows)}
+            # asking to subscribe again also undoes "blocked the bot": they are reachable once more
+            await conn.execute(
+                subscribers.update()
+                .where(subscribers.c.chat_id.in_(list(people)), subscribers.c.active.is_(False))
+                .values(active=True, updated_at=now)
+            )
             changed = {c for c, _ in added}
             if changed:
                 await conn.execute(

@@ -19,6 +19,8 @@ from alertbot.telegram.states import Onboarding
 
 async def start(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
     subscriber = await subscriptions.get(message.chat.id)
+    if subscriber is not None and not subscriber.active:
+        await subscriptions.reactivate(message.chat.id)  # they had blocked the bot and are back
     if subscriber is not None and subscriber.districts:
         text = l10n("welcome-back") + "\n\n" + profile_text(l10n, subscriptions.districts, subscriber)
         await message.answer(text)
