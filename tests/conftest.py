@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,36 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         assert fake.unanswered_callbacks() == [], "callback queries left unanswered"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Storage tests run on a real SQLite file and on a real PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'storage.db'}"
+@contextlib.asynccontextmanager
+async def _backend(kind: str, sqlite_file: Path) -> AsyncIterator[str]:
+    """A storage URL: a SQLite file, or a fresh PostgreSQL database (skipped if unreachable, unless CI=true)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
         return
     async with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Storage tests run on a real SQLite file and on a real PostgreSQL database."""
+    async with _backend(request.param, tmp_path / "storage.db") as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The storage URL of a test that runs once per database: a SQLite file under ``tmp_path``, then a fresh
+    PostgreSQL database (dropped afterwards). The PostgreSQL run is skipped with the reason when the server
+    is unreachable, and fails instead under ``CI=true``."""
+    async with _backend(request.param, tmp_path / "alertbot.db") as url:
+        yield url
+
+
+@pytest.fixture
+def backend_config(api: FakeBotAPI, backend_url: str) -> AppConfig:
+    """Like ``config``, but on ``backend_url``: the test runs on SQLite and on PostgreSQL."""
+    return make_config(api, backend_url)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
@@ -85,11 +86,69 @@ async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
 
 
 POSTGRES_ADMIN_URL = os.environ.get("ALERTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+#: Seconds the reachability probe waits for the server before the tests are skipped.
+PROBE_TIMEOUT = 1.0
+
+_probe_results: dict[str, str | None] = {}
+
+
+def in_ci() -> bool:
+    """Whether ``CI`` is set to true (as CI services do): missing test servers are then errors, not skips."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _redacted(url: str) -> str:
+    """*url* without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+async def postgres_unreachable_reason(url: str | None = None) -> str | None:
+    """``None`` if PostgreSQL at *url* (default ``POSTGRES_ADMIN_URL``) accepts a connection, else why not.
+
+    Probed once per process and URL (connect and ``SELECT 1`` within ``PROBE_TIMEOUT`` seconds); the
+    outcome is cached, so a missing server costs one short timeout per test run, not one per test.
+    """
+    url = url or POSTGRES_ADMIN_URL
+    if url not in _probe_results:
+        try:
+            connection = await asyncio.wait_for(asyncpg.connect(url, timeout=PROBE_TIMEOUT), PROBE_TIMEOUT + 0.5)
+            try:
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), PROBE_TIMEOUT)
+            finally:
+                await connection.close(timeout=PROBE_TIMEOUT)
+        except Exception as error:  # refused, timed out, auth, no such database, bad URL: all unusable
+            _probe_results[url] = f"{type(error).__name__}: {error}".rstrip(": ")
+        else:
+            _probe_results[url] = None
+    return _probe_results[url]
+
+
+async def postgres_available(url: str | None = None) -> bool:
+    """Whether the test PostgreSQL server is reachable (cached probe, see :func:`postgres_unreachable_reason`)."""
+    return await postgres_unreachable_reason(url) is None
+
+
+async def require_postgres(url: str | None = None) -> None:
+    """Skip the calling test if PostgreSQL is unreachable - or, under ``CI=true``, fail it."""
+    reason = await postgres_unreachable_reason(url)
+    if reason is None:
+        return
+    message = (
+        f"PostgreSQL not reachable at {_redacted(url or POSTGRES_ADMIN_URL)}: {reason}; "
+        "set ALERTBOT_TEST_POSTGRES or start it (CI=true makes this an error)"
+    )
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @contextlib.asynccontextmanager
 async def fresh_postgres() -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on the project's server, dropped afterwards."""
+    """A new, empty PostgreSQL database on the project's server, dropped afterwards.
+
+    Skips the test when the server is unreachable (fails it under ``CI=true``): see :func:`require_postgres`.
+    """
+    await require_postgres()
     name = f"alertbot_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:

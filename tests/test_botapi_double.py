@@ -13,9 +13,11 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
@@ -31,8 +33,9 @@ from aiogram.types import (
     Message,
 )
 
-from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError
+from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError, make_spec
 from tests.botapi.html import parse_html
+from tests.botapi.spec import SPEC_PATH
 
 
 class _QuickCloseSession(AiohttpSession):
@@ -52,6 +55,16 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 async def tgbot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
     bot = Bot(fake.token, session=_QuickCloseSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    yield bot
+    await bot.session.close()
+    fake.assert_no_spec_violations()
+
+
+@pytest.fixture
+async def impatient_bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
+    """A client that gives up after 0.3 s (the bot's real timeout is seconds; slow faults last longer)."""
+    session = _QuickCloseSession(api=TelegramAPIServer.from_base(fake.base_url), timeout=0.3)
+    bot = Bot(fake.token, session=session)
     yield bot
     await bot.session.close()
     fake.assert_no_spec_violations()
@@ -420,6 +433,62 @@ def test_spec_checker(tmp_path: Path) -> None:
         SpecChecker(tmp_path / "missing.json")
 
 
+def test_spec_lives_in_the_repository() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    assert repo / "tests/botapi/telegram-bot-api.json" == SPEC_PATH and SpecChecker().path == SPEC_PATH
+    text = SPEC_PATH.read_text(encoding="utf-8")
+    assert '"description":' not in text and '"href":' not in text and len(text) < 300_000
+    spec = SpecChecker()
+    assert spec.version == "Bot API 10.1" and len(spec.methods) >= 150
+    chat_id = {"name": "chat_id", "required": True, "types": ["Integer", "String"]}
+    assert spec.fields("sendMessage")["chat_id"] == chat_id
+    assert spec.methods["getMe"]["returns"] == ["User"]
+    assert spec.type_fields("InlineKeyboardButton")["callback_data"]["types"] == ["String"]
+
+
+def test_in_repo_spec_is_generated_from_the_full_spec(tmp_path: Path) -> None:
+    if not make_spec.DEFAULT_SOURCE.is_file():
+        pytest.skip(f"the full Bot API spec is not at {make_spec.DEFAULT_SOURCE} (not part of a clone)")
+    assert make_spec.build(make_spec.DEFAULT_SOURCE) == SPEC_PATH.read_text(encoding="utf-8"), (
+        "tests/botapi/telegram-bot-api.json is out of date: run uv run python -m tests.botapi.make_spec"
+    )
+    assert make_spec.main(["--check"]) == 0
+    output = tmp_path / "spec.json"
+    assert make_spec.main(["--output", str(output)]) == 0
+    assert SpecChecker(output).spec == SpecChecker().spec
+    full = SpecChecker(make_spec.DEFAULT_SOURCE)  # the full spec works as well, with the same answers
+    assert all(
+        full.fields(name) == {} or full.fields(name).keys() == SpecChecker().fields(name).keys()
+        for name in full.methods
+    )
+    assert full.check("sendMessage", {"chat_id": 1}) == SpecChecker().check("sendMessage", {"chat_id": 1})
+
+
+async def test_answers_of_the_double_are_valid_bot_api_objects(fake: FakeBotAPI) -> None:
+    spec = fake.spec
+    async with aiohttp.ClientSession() as http:
+
+        async def call(method: str, **params: object) -> object:
+            async with http.post(fake.url(method), json=params) as resp:
+                return (await resp.json())["result"]
+
+        assert spec.check_object("User", await call("getMe")) == []
+        markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+        sent = await call("sendMessage", chat_id=5, text="<b>hi</b>", parse_mode="HTML", reply_markup=markup)
+        assert spec.check_object("Message", sent) == []
+        fake.send_text(5, "/start")
+        fake.tap(5, 1, "A")
+        updates = await call("getUpdates")
+        assert isinstance(updates, list) and len(updates) == 2
+        assert [spec.check_object("Update", update) for update in updates] == [[], []]
+        assert spec.check_object("ChatFullInfo", await call("getChat", chat_id=5)) == []
+    assert spec.check_object("Message", {"message_id": 1, "chat": {"id": 1}, "date": "x", "colour": 1}) == [
+        "Message.chat: required field 'type' is missing",
+        "Message.date: should be Integer, got 'x'",
+        "Message: 'colour' is not a field of Message",
+    ]
+
+
 # ---------------------------------------------------------------------------- rate limiting
 
 
@@ -463,6 +532,245 @@ async def test_rate_limit_not_hit_when_paced(fake: FakeBotAPI, tgbot: Bot) -> No
         await tgbot.send_message(1, "paced")
     assert fake.rate_limited == 1 and len(fake.send_times) == 13
     assert fake.send_times == sorted(fake.send_times)
+
+
+async def test_rate_limit_can_count_edits(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit(global_per_sec=3, per_chat_per_sec=None, group_per_min=None)
+    sent = await tgbot.send_message(1, "progress 0")
+    for n in range(1, 6):  # by default edits are not counted
+        await tgbot.edit_message_text(f"progress {n}", chat_id=1, message_id=sent.message_id)
+    assert len(fake.send_times) == 1 and fake.rate_limited == 0
+
+    await asyncio.sleep(1.0)
+    fake.set_rate_limit(global_per_sec=3, per_chat_per_sec=None, group_per_min=None, count_edits=True)
+    await tgbot.send_message(2, "one")
+    await tgbot.edit_message_text("progress 6", chat_id=1, message_id=sent.message_id)
+    await tgbot.edit_message_reply_markup(chat_id=1, message_id=sent.message_id, reply_markup=keyboard(("x", "x")))
+    with pytest.raises(TelegramRetryAfter) as retry:
+        await tgbot.send_message(3, "a send after two edits")
+    assert retry.value.retry_after == 1
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.edit_message_text("progress 7", chat_id=1, message_id=sent.message_id)
+    assert fake.rate_limited == 2 and len(fake.send_times) == 4 and fake.max_in_window() == 3
+    assert fake.messages(1)[0]["plain_text"] == "progress 6"  # the refused edit changed nothing
+
+
+async def test_replies_to_people_who_just_wrote_are_not_bulk(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit(global_per_sec=2, per_chat_per_sec=None, group_per_min=None, count_edits=True, reply_window=0.5)
+    fake.send_text(50, "/start")
+    fake.send_text(-70, "/start", chat_type="group")  # groups are never replies
+    updates = await tgbot.get_updates(timeout=0)
+    for n in range(4):  # the global window is 2/s, but these answer someone who just wrote
+        sent = await tgbot.send_message(50, f"reply {n}")
+    await tgbot.edit_message_text("edited reply", chat_id=50, message_id=sent.message_id)
+    assert fake.send_times == [] and fake.max_in_window() == 0
+
+    await tgbot.send_message(-70, "group 1")
+    await tgbot.send_message(60, "bulk 1")
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.send_message(61, "bulk 2")
+    await tgbot.send_message(50, "still a reply")
+    assert len(fake.send_times) == 2 and fake.rate_limited == 1
+
+    await asyncio.sleep(1.0)  # the reply window (0.5 s) and the global window (1 s) have passed
+    await tgbot.send_message(50, "no longer a reply")
+    await tgbot.send_message(62, "bulk 3")
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.send_message(50, "bulk to 50 now")
+    assert len(fake.send_times) == 4
+
+    # a pressed button is someone writing, too
+    await asyncio.sleep(1.0)
+    query_id = fake.tap(50, sent.message_id, "x")
+    updates = await tgbot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    await tgbot.answer_callback_query(query_id)
+    for n in range(3):
+        await tgbot.edit_message_text(f"after tap {n}", chat_id=50, message_id=sent.message_id)
+    assert len(fake.send_times) == 4 and fake.rate_limited == 2
+
+
+async def test_replies_still_obey_the_per_chat_limit(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_rate_limit(global_per_sec=30, per_chat_per_sec=1, group_per_min=None)
+    fake.send_text(50, "hello")
+    await tgbot.get_updates(timeout=0)
+    for _ in range(3):
+        await tgbot.send_message(50, "burst")
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.send_message(50, "one too many, reply or not")
+    assert fake.send_times == []
+
+
+def test_max_in_window() -> None:
+    fake = FakeBotAPI()
+    assert fake.max_in_window() == 0
+    fake.send_times = [2.6, 0.0, 0.1, 0.5, 0.99, 1.0, 1.5]  # order does not matter
+    assert fake.max_in_window() == 4  # [0.1, 1.1) holds 0.1, 0.5, 0.99, 1.0
+    assert fake.max_in_window(2.0) == 6
+    assert fake.max_in_window(0.01) == 1
+    fake.send_times = [5.0, 6.0, 7.0]
+    assert fake.max_in_window(1.0) == 1  # exactly one second apart: not in the same window
+
+
+async def test_max_in_window_of_real_sends(fake: FakeBotAPI, tgbot: Bot) -> None:
+    for chat_id in range(1, 6):
+        await tgbot.send_message(chat_id, "hi")
+    await asyncio.sleep(1.0)
+    await tgbot.send_message(7, "later")
+    assert len(fake.send_times) == 6 and fake.max_in_window() == 5 and fake.max_in_window(5.0) == 6
+
+
+# ---------------------------------------------------------------------------- fault injection
+
+
+async def test_burst_429(fake: FakeBotAPI, tgbot: Bot) -> None:
+    await tgbot.send_message(1, "before")
+    fake.burst_429(0.5, retry_after=3)
+    for chat_id in (1, 2):
+        with pytest.raises(TelegramRetryAfter) as retry:
+            await tgbot.send_message(chat_id, "during")
+        assert retry.value.retry_after == 3
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.send_photo(1, "FAKEFILE000001")
+    assert await tgbot.send_chat_action(1, "typing") is True  # not a message send
+    await tgbot.edit_message_text("edits are not sends", chat_id=1, message_id=1)
+    await asyncio.sleep(0.55)
+    await tgbot.send_message(1, "after")
+    assert [m["plain_text"] for m in fake.messages(1)] == ["edits are not sends", "after"]
+    assert fake.faults_injected["burst_429"] == 3 and fake.rate_limited == 0
+    assert [e.error_code for _, _, e in fake.errors] == [429, 429, 429]
+
+    fake.burst_429(10, retry_after=1, methods=["editMessageText"])
+    with pytest.raises(TelegramRetryAfter):
+        await tgbot.edit_message_text("now edits get it", chat_id=1, message_id=1)
+    await tgbot.send_message(1, "sends do not")
+    fake.burst_429(0, retry_after=1)  # ends it
+    await tgbot.edit_message_text("over", chat_id=1, message_id=1)
+
+
+async def test_fault_server_error(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_faults(server_error=1.0, seed=1)
+    for _ in range(8):
+        with pytest.raises(TelegramServerError) as info:
+            await tgbot.send_message(1, "x")
+        assert str(info.value).endswith(("Internal Server Error", "Bad Gateway"))
+    codes = {error.error_code for _, _, error in fake.errors}
+    assert codes == {500, 502} and fake.messages(1) == [] and fake.faults_injected["server_error"] == 8
+    assert (await tgbot.get_me()).id == fake.bot_id  # not a listed method
+    assert [(method, kind) for method, _, kind in fake.fault_log] == [("sendMessage", "server_error")] * 8
+    fake.clear_faults()
+    await tgbot.send_message(1, "x")
+    assert len(fake.messages(1)) == 1 and len(fake.send_times) == 1
+
+
+async def test_faults_are_random_but_reproducible(fake: FakeBotAPI, tgbot: Bot) -> None:
+    async def run(seed: int) -> list[bool]:
+        fake.set_faults(server_error=0.3, html_502=0.2, seed=seed)
+        outcomes = []
+        for _ in range(40):
+            try:
+                await tgbot.send_message(1, "x")
+                outcomes.append(True)
+            except (TelegramServerError, ClientDecodeError):
+                outcomes.append(False)
+        return outcomes
+
+    first = await run(7)
+    assert 8 <= first.count(False) <= 32
+    assert first.count(False) == fake.faults_injected["server_error"] + fake.faults_injected["html_502"]
+    assert first.count(True) == len(fake.messages(1))
+    assert await run(7) == first and await run(8) != first
+    seed = fake.set_faults(reset=0.5)
+    assert seed == fake.fault_seed and isinstance(seed, int)
+
+    with pytest.raises(ValueError, match="add up to more than 1"):
+        fake.set_faults(server_error=0.6, reset=0.6)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        fake.set_faults(slow=-0.1)
+
+
+async def test_fault_methods(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_faults(server_error=1.0, methods=["getme"])
+    with pytest.raises(TelegramServerError):
+        await tgbot.get_me()
+    await tgbot.send_message(1, "sendMessage is not listed")
+    fake.set_faults(server_error=1.0, methods=None)  # every method
+    with pytest.raises(TelegramServerError):
+        await tgbot.get_updates(timeout=0)
+    fake.set_faults(server_error=1.0)  # the default: methods that send or edit messages
+    with pytest.raises(TelegramServerError):
+        await tgbot.edit_message_text("x", chat_id=1, message_id=1)
+    assert await tgbot.send_chat_action(1, "typing") is True
+
+
+async def test_fault_html_502(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_faults(html_502=1.0)
+    with pytest.raises(ClientDecodeError, match="502 Bad Gateway"):  # aiogram: not even a TelegramAPIError
+        await tgbot.send_message(1, "x")
+    params = {"chat_id": 1, "text": "x"}
+    async with aiohttp.ClientSession() as http, http.post(fake.url("sendMessage"), json=params) as resp:
+        assert resp.status == 502 and resp.headers["Content-Type"] == "text/html"
+        assert resp.headers["Server"].startswith("nginx")
+        body = await resp.text()
+    assert "<title>502 Bad Gateway</title>" in body and "<center>nginx/1.18.0</center>" in body
+    assert fake.messages(1) == [] and fake.faults_injected["html_502"] == 2 and fake.errors == []
+
+
+async def test_fault_reset(fake: FakeBotAPI, tgbot: Bot) -> None:
+    fake.set_faults(reset=1.0)
+    with pytest.raises(TelegramNetworkError, match=r"Connection reset|ServerDisconnected"):
+        await tgbot.send_message(1, "x")
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.ClientError):
+            await http.post(fake.url("sendMessage"), json={"chat_id": 1, "text": "x"})
+    assert fake.messages(1) == [] and fake.faults_injected["reset"] == 2
+    assert [method for method, _ in fake.requests] == ["sendMessage", "sendMessage"]  # recorded and spec-checked
+    fake.clear_faults()
+    await tgbot.send_message(1, "the next request gets a new connection")
+    assert len(fake.messages(1)) == 1
+
+
+async def test_fault_slow_is_not_delivered(fake: FakeBotAPI, impatient_bot: Bot) -> None:
+    fake.set_faults(slow=1.0, slow_seconds=30)
+    started = time.monotonic()
+    with pytest.raises(TelegramNetworkError, match="Request timeout error"):
+        await impatient_bot.send_message(1, "x")
+    assert time.monotonic() - started < 2
+    await asyncio.sleep(0.2)
+    assert fake.messages(1) == [] and fake.send_times == [] and fake.faults_injected["slow"] == 1
+
+    fake.set_faults(slow=1.0, slow_seconds=0.2)  # a patient client gets it handled, late
+    started = time.monotonic()
+    await impatient_bot.send_message(1, "late", request_timeout=5)
+    assert time.monotonic() - started >= 0.2 and len(fake.messages(1)) == 1
+
+
+async def test_fault_slow_delivers(fake: FakeBotAPI, impatient_bot: Bot) -> None:
+    fake.set_faults(slow=1.0, slow_seconds=30, slow_delivers=True)
+    with pytest.raises(TelegramNetworkError, match="Request timeout error"):
+        await impatient_bot.send_message(1, "delivered, answer lost")
+    assert [m["plain_text"] for m in fake.messages(1)] == ["delivered, answer lost"]
+    assert len(fake.send_times) == 1  # it counts: Telegram sent it
+    with pytest.raises(TelegramNetworkError):
+        await impatient_bot.send_message(1, "a retry duplicates it")
+    assert len(fake.messages(1)) == 2 and fake.faults_injected["slow"] == 2
+
+
+async def test_slow_faults_do_not_hold_up_stop() -> None:
+    fake = FakeBotAPI()
+    await fake.start()
+    fake.set_faults(slow=1.0, slow_seconds=60)
+    bot = Bot(fake.token, session=_QuickCloseSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    try:
+        pending = asyncio.create_task(bot.send_message(1, "x", request_timeout=30))
+        await fake.wait_until(lambda: fake.faults_injected["slow"], timeout=2)
+        started = time.monotonic()
+        await fake.stop()
+        assert time.monotonic() - started < 1.5
+        with pytest.raises(TelegramNetworkError):
+            await pending
+        assert fake.messages(1) == []
+    finally:
+        await bot.session.close()
 
 
 # ---------------------------------------------------------------------------- aiogram Dispatcher

@@ -11,6 +11,11 @@ Point a real ``aiogram.Bot`` at it::
         api.tap(42, msg, "English")                     # press an inline button
 
 Everything runs on the caller's asyncio loop; no threads.
+
+Besides Telegram's own error replies (``fail_next``, ``block``, ...) and flood limits
+(``set_rate_limit``, ``burst_429``), the double can misbehave like the network and the proxies in
+front of Telegram do: ``set_faults`` answers a random share of requests with 500/502 JSON errors,
+nginx's HTML 502 page, a reset connection, or an answer that comes too late.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
+import socket
+import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -30,7 +38,18 @@ from aiohttp import web
 
 from .html import EntityParseError, ParsedText, parse_text, utf16_len
 from .spec import SpecChecker
-from .state import ApiError, RateLimiter, UploadedFile, check_reply_markup, inline_buttons
+from .state import (
+    DEFAULT_FAULT_METHODS,
+    FAULT_KINDS,
+    NGINX_502_HTML,
+    ApiError,
+    FaultPlan,
+    RateLimiter,
+    UploadedFile,
+    check_reply_markup,
+    inline_buttons,
+    max_in_window,
+)
 
 __all__ = ["FakeBotAPI"]
 
@@ -107,6 +126,11 @@ def _is_send(method: str) -> bool:
     }
 
 
+def _is_edit(method: str) -> bool:
+    """Methods that change an existing message (``count_edits`` counts them in the global window)."""
+    return method.startswith("editMessage")
+
+
 def _is_outgoing(method: str) -> bool:
     """Methods a blocked / deactivated user makes fail."""
     return _is_send(method) or method.startswith(("edit", "sendChatAction"))
@@ -131,8 +155,15 @@ class FakeBotAPI:
     * ``uploads`` - ``(method, UploadedFile)`` for every file uploaded;
     * ``dropped_updates`` - injected updates discarded because the bot's ``allowed_updates``
       excludes their type (a handler for them is probably not registered);
-    * ``rate_limited`` - number of 429s produced by :meth:`set_rate_limit` limits;
-    * ``send_times`` - ``time.monotonic()`` of every accepted message send.
+    * ``rate_limited`` - number of 429s produced by :meth:`set_rate_limit` limits (not those of
+      :meth:`burst_429` or :meth:`fail_next`);
+    * ``send_times`` - ``time.monotonic()`` of every accepted request counted in the global
+      per-second window: message sends (paid broadcasts included), edits if ``count_edits``, but
+      not replies to a private chat that wrote within ``reply_window`` seconds (see
+      :meth:`set_rate_limit`; :meth:`max_in_window` reads it);
+    * ``faults_injected`` - number of injected faults by kind (:data:`FAULT_KINDS`: ``server_error``,
+      ``slow``, ``html_502``, ``reset``, ``burst_429``); ``fault_log`` - ``(method, params, kind)``
+      for each of them (see :meth:`set_faults`, :meth:`burst_429`).
     """
 
     def __init__(
@@ -157,6 +188,13 @@ class FakeBotAPI:
         self.dropped_updates: list[JSON] = []
         self.rate_limited = 0
         self.send_times: list[float] = []
+        self.faults_injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+        self.fault_log: list[tuple[str, JSON, str]] = []
+        self.fault_seed: int | None = None  # the seed of the latest set_faults()
+        #: Whether edits count in the global window and ``send_times`` (see :meth:`set_rate_limit`).
+        self.count_edits = False
+        #: Seconds after delivering an update from a private chat during which messages to it are replies.
+        self.reply_window: float | None = 5.0
 
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1000)
@@ -176,9 +214,13 @@ class FakeBotAPI:
         self._menu_buttons: dict[int | None, JSON] = {}
 
         self._failures: list[_Failure] = []
+        self._redirects: dict[tuple[str, int | None], int] = {}
         self._chat_errors: dict[int, ApiError] = {}
         self._delays: dict[str, float] = {}
         self._limiter: RateLimiter | None = None
+        self._faults: FaultPlan | None = None
+        self._burst: tuple[float, int, frozenset[str] | None] | None = None  # (until, retry_after, methods)
+        self._last_delivery: dict[int, float] = {}  # private chat -> when getUpdates last delivered from it
 
         self._seq = 0
         self._changed = asyncio.Event()
@@ -256,23 +298,97 @@ class FakeBotAPI:
         return f"{self.base_url}/bot{token or self.token}/{method}"
 
     # ------------------------------------------------------------------ HTTP layer
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
             return self._error_response(ApiError.unauthorized())
         raw_method = request.match_info["method"]
         method = self._handler_names.get(raw_method.lower()) or self.spec.canonical(raw_method) or raw_method
+        if "hop" in request.query:  # the loop of redirect_next() goes on until the client gives up
+            raise web.HTTPFound(location=f"{request.path}?hop={int(request.query['hop']) + 1}")
         try:
             params = await self._read_params(request, method)
         except ApiError as error:
             return self._error_response(error)
         self.requests.append((method, params))
         self.spec_violations.extend(self.spec.check(method, params))
+        if self._take_redirect(method, params):
+            # a misconfigured proxy that sends the client round in circles: aiohttp gives up with
+            # TooManyRedirects, whose text names the request URL (the bot token with it)
+            raise web.HTTPFound(location=f"{request.path}?hop=1")
+        fault = self._draw_fault(method, params)
+        if fault == "reset":
+            return await self._reset_connection(request)
+        if fault == "html_502":
+            return web.Response(
+                status=502,
+                body=NGINX_502_HTML.encode(),
+                headers={"Content-Type": "text/html", "Server": "nginx/1.18.0"},
+            )
+        slow_delivers = self._faults is not None and self._faults.slow_delivers
+        if fault == "slow" and not slow_delivers:
+            # The request is stuck before Telegram got it: nothing happens unless the client waits it out.
+            await self._hold(self._faults.slow_seconds if self._faults else 0.0)
+            if self._closing.is_set():
+                return await self._reset_connection(request)
         try:
+            if fault == "server_error":
+                code = self._faults.server_error_code() if self._faults else 500
+                raise ApiError.server_error() if code == 500 else ApiError.bad_gateway()
+            if fault == "burst_429":
+                assert self._burst is not None
+                raise ApiError.too_many_requests(self._burst[1])
             result = await self._dispatch(method, params)
         except ApiError as error:
             self.errors.append((method, params, error))
-            return self._error_response(error)
-        return web.json_response({"ok": True, "result": result})
+            response = self._error_response(error)
+        else:
+            response = web.json_response({"ok": True, "result": result})
+        if fault == "slow" and slow_delivers:
+            # Telegram did it, but the answer is lost / comes too late (a client that timed out hung up).
+            await self._hold(self._faults.slow_seconds if self._faults else 0.0)
+        return response
+
+    def _draw_fault(self, method: str, params: JSON) -> str | None:
+        """Which injected fault (if any) this request gets; counted in ``faults_injected``."""
+        fault: str | None = None
+        if self._burst is not None:
+            until, _, methods = self._burst
+            if time.monotonic() >= until:
+                self._burst = None
+            elif self._burst_applies(method, methods):
+                fault = "burst_429"
+        if fault is None and self._faults is not None:
+            fault = self._faults.draw(method)
+        if fault is not None:
+            self.faults_injected[fault] += 1
+            self.fault_log.append((method, params, fault))
+            self._notify()  # so wait_until() can wait for faults
+        return fault
+
+    def _burst_applies(self, method: str, methods: frozenset[str] | None) -> bool:
+        if methods is not None:
+            return method.lower() in methods
+        return _is_send(method) and self.spec.has_method(method)
+
+    async def _hold(self, seconds: float) -> None:
+        """Sleep *seconds*, or until :meth:`stop`; the client hanging up cancels the handler (and this)."""
+        if seconds > 0 and not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    async def _reset_connection(self, request: web.Request) -> web.StreamResponse:
+        """Drop the connection without an answer: a TCP reset (RST), as a crashing proxy or a NAT does."""
+        transport = request.transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):  # SO_LINGER 0: close() sends RST instead of FIN
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        # aiohttp cancels this handler as soon as it notices the lost connection (handler_cancellation=True),
+        # also while stop() is under way; the answer below is only a fallback that no client will read.
+        await asyncio.sleep(5.0)
+        return web.Response(status=502)
 
     @staticmethod
     def _error_response(error: ApiError) -> web.Response:
@@ -328,9 +444,7 @@ class FakeBotAPI:
     async def _apply_delay(self, method: str) -> None:
         seconds = self._delays.get(method.lower())
         if seconds:
-            # Interruptible by stop(), so a delayed call never holds up shutdown.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
+            await self._hold(seconds)  # interruptible by stop(), so a delayed call never holds up shutdown
 
     def _apply_injected_failure(self, method: str, params: JSON) -> None:
         chat_id = self._param_chat_id(params)
@@ -452,11 +566,31 @@ class FakeBotAPI:
             raise ApiError.bad_request("message caption is too long")
         return parsed
 
+    def _is_reply(self, chat_id: int, now: float) -> bool:
+        """Whether a message to *chat_id* now answers someone who just wrote (see ``reply_window``)."""
+        last = self._last_delivery.get(chat_id)
+        return self.reply_window is not None and last is not None and now - last <= self.reply_window
+
     def _admit_send(self, chat_id: int, params: JSON) -> None:
-        """Apply flood limits to a new message and record its timestamp."""
+        """Apply flood limits to a new message and record its timestamp (unless it is a reply)."""
         now = time.monotonic()
+        reply = self._is_reply(chat_id, now)
         if self._limiter is not None:
-            retry_after = self._limiter.check(chat_id, now, paid=bool(params.get("allow_paid_broadcast")))
+            paid = bool(params.get("allow_paid_broadcast"))
+            retry_after = self._limiter.check(chat_id, now, paid=paid, count_global=not reply)
+            if retry_after is not None:
+                self.rate_limited += 1
+                raise ApiError.too_many_requests(retry_after)
+        if not reply:
+            self.send_times.append(now)
+
+    def _admit_edit(self, chat_id: int) -> None:
+        """With ``count_edits``: apply the global window to an edit and record its timestamp (unless a reply)."""
+        now = time.monotonic()
+        if not self.count_edits or self._is_reply(chat_id, now):
+            return
+        if self._limiter is not None:
+            retry_after = self._limiter.check(chat_id, now, count_chat=False)
             if retry_after is not None:
                 self.rate_limited += 1
                 raise ApiError.too_many_requests(retry_after)
@@ -585,7 +719,20 @@ class FakeBotAPI:
         await self._wait_until(ready, timeout)
         if generation != self._poll_generation:
             raise ApiError(409, CONFLICT_OTHER_POLL)
-        return self._deliverable(limit)
+        delivered = self._deliverable(limit)
+        self._record_deliveries(delivered)
+        return delivered
+
+    def _record_deliveries(self, updates: list[JSON]) -> None:
+        """Remember when private chats last had an update delivered (messages to them are then replies)."""
+        now = time.monotonic()
+        for update in updates:
+            message = update.get("message") or update.get("edited_message")
+            if message is None and isinstance(update.get("callback_query"), dict):
+                message = update["callback_query"].get("message")
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(chat.get("id"), int):
+                self._last_delivery[chat["id"]] = now
 
     async def _set_webhook(self, params: JSON) -> bool:
         self._webhook = {"url": str(params.get("url", ""))}
@@ -694,6 +841,7 @@ class FakeBotAPI:
             and markup == message["reply_markup"]
         ):
             raise ApiError.bad_request(NOT_MODIFIED)
+        self._admit_edit(message["chat_id"])
         return self._apply_edit(
             message,
             "editMessageText",
@@ -713,6 +861,7 @@ class FakeBotAPI:
         markup = markup if isinstance(markup, dict) else None
         if markup == message["reply_markup"]:
             raise ApiError.bad_request(NOT_MODIFIED)
+        self._admit_edit(message["chat_id"])
         return self._apply_edit(message, "editMessageReplyMarkup", reply_markup=markup)
 
     async def _delete_message(self, params: JSON) -> bool:
@@ -816,6 +965,9 @@ class FakeBotAPI:
             self._admit_send(chat_id, params)
             message = self._store(chat_id, method, params, caption=caption.text if caption else None)
             return self._telegram_message(message)
+        edited_chat = self._param_chat_id(params)
+        if self.count_edits and _is_edit(method) and edited_chat is not None:
+            self._admit_edit(edited_chat)
         return True
 
     # ------------------------------------------------------------------ injecting updates
@@ -1069,10 +1221,120 @@ class FakeBotAPI:
         group_per_min: float | None = 20,
         *,
         per_chat_burst: int = 3,
+        count_edits: bool = False,
+        reply_window: float | None = 5.0,
     ) -> None:
-        """Enforce Telegram-like flood limits on message sends (see :class:`RateLimiter`)."""
+        """Enforce Telegram-like flood limits on message sends (see :class:`RateLimiter`).
+
+        * ``count_edits`` - edits (``editMessageText``, ``editMessageReplyMarkup``, other
+          ``editMessage*``) also count in the global per-second window (not in the per-chat or group
+          limits). Off by default, which keeps the limits of tests written before it existed; turn it on
+          to check that a bot budgets its progress edits together with its sends.
+        * ``reply_window`` - a message or edit to a private chat from which ``getUpdates`` delivered a
+          message or callback query in the last ``reply_window`` seconds is a reply, not bulk: it is not
+          counted in the global window (nor in ``send_times``); the per-chat limit still applies.
+          ``None`` turns this off.
+
+        Both settings also decide what ``send_times`` / :meth:`max_in_window` count, and stay in
+        effect after :meth:`clear_rate_limit`.
+        """
         self._limiter = RateLimiter(global_per_sec, per_chat_per_sec, group_per_min, per_chat_burst)
+        self.count_edits = count_edits
+        self.reply_window = reply_window
 
     def clear_rate_limit(self) -> None:
         """Stop enforcing flood limits."""
         self._limiter = None
+
+    def max_in_window(self, seconds: float = 1.0) -> int:
+        """The largest number of counted requests (``send_times``) in any window of *seconds* seconds.
+
+        E.g. ``assert api.max_in_window() <= 30`` checks that a bot kept to Telegram's 30 messages/s.
+        A window is half-open: requests exactly *seconds* apart are not in the same window.
+        """
+        return max_in_window(self.send_times, seconds)
+
+    def burst_429(self, seconds: float, retry_after: int, *, methods: Iterable[str] | None = None) -> None:
+        """For the next *seconds* seconds, every message send answers 429 ``retry after <retry_after>``.
+
+        Like a flood wait imposed on the whole bot token. *methods* (case-insensitive) replaces "every
+        message send" (``send*`` but ``sendChatAction``, ``copyMessage(s)``, ``forwardMessage(s)``).
+        Counted in ``faults_injected["burst_429"]`` and ``errors``, not in ``rate_limited``; it takes
+        precedence over :meth:`set_faults`. ``burst_429(0, ...)`` ends a burst early.
+        """
+        if seconds <= 0:
+            self._burst = None
+            return
+        self._burst = (time.monotonic() + seconds, retry_after, FaultPlan.method_set(methods))
+
+    def set_faults(
+        self,
+        *,
+        server_error: float = 0.0,
+        slow: float = 0.0,
+        slow_seconds: float = 30.0,
+        slow_delivers: bool = False,
+        html_502: float = 0.0,
+        reset: float = 0.0,
+        seed: int | None = None,
+        methods: Iterable[str] | None = DEFAULT_FAULT_METHODS,
+    ) -> int:
+        """Make a random share of the requests to *methods* fail like the network in front of Telegram does.
+
+        Every request to one of *methods* (case-insensitive; default :data:`DEFAULT_FAULT_METHODS`, the
+        methods that post or edit a message; ``None``: every method, ``getUpdates`` included) draws once;
+        the kinds are exclusive and their probabilities must add up to at most 1:
+
+        * ``server_error`` - a JSON Bot API error ``500 Internal Server Error`` or ``502 Bad Gateway``
+          (aiogram: ``TelegramServerError``); the call has no effect.
+        * ``slow`` - the answer takes ``slow_seconds`` (default 30 s, beyond aiogram's and the bot's
+          timeouts; :meth:`stop` cuts it short; a client that gives up closes the connection, which ends
+          it). With ``slow_delivers=False`` the request is stuck before Telegram handled it: the message
+          is not stored unless the client waits the full ``slow_seconds`` (then it is handled normally).
+          With ``slow_delivers=True`` the call is handled at once (the message *is* stored and counted)
+          and only the answer is late - as when Telegram delivered a message whose answer was lost, so a
+          retrying client sends a duplicate. (aiogram: ``TelegramNetworkError`` "Request timeout error".)
+        * ``html_502`` - status 502 with nginx's HTML "502 Bad Gateway" page (``Content-Type:
+          text/html``), as the proxy in front of the Bot API answers while it restarts; the call has no
+          effect. aiogram cannot parse it: ``ClientDecodeError`` - *not* a ``TelegramAPIError``.
+        * ``reset`` - the connection is reset (TCP RST) without an answer; the call has no effect.
+          (aiogram: ``TelegramNetworkError`` wrapping aiohttp's ``ClientOSError`` /
+          ``ServerDisconnectedError``.)
+
+        Faulted requests are still recorded in ``requests`` and spec-checked; they are counted in
+        ``faults_injected`` and listed in ``fault_log``. *seed* makes the draws reproducible; without it a
+        random seed is chosen. Returns the seed (also in ``fault_seed``), so a failing run can be replayed.
+        Calling it again replaces the previous settings; :meth:`clear_faults` removes them.
+        """
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
+        self._faults = FaultPlan(
+            server_error=server_error,
+            slow=slow,
+            html_502=html_502,
+            reset=reset,
+            slow_seconds=slow_seconds,
+            slow_delivers=slow_delivers,
+            methods=FaultPlan.method_set(methods),
+            seed=seed,
+        )
+        self.fault_seed = seed
+        return seed
+
+    def redirect_next(self, method: str, times: int = 1, *, chat_id: int | None = None) -> None:
+        """The next *times* calls of *method* (optionally only for *chat_id*) are redirected in a loop, as by
+        a misconfigured proxy (aiohttp gives up with ``TooManyRedirects``)."""
+        key = (method.lower(), chat_id)
+        self._redirects[key] = self._redirects.get(key, 0) + times
+
+    def _take_redirect(self, method: str, params: JSON) -> bool:
+        for key in ((method.lower(), self._param_chat_id(params)), (method.lower(), None)):
+            if self._redirects.get(key, 0) > 0:
+                self._redirects[key] -= 1
+                return True
+        return False
+
+    def clear_faults(self) -> None:
+        """Stop injecting :meth:`set_faults` faults and end a :meth:`burst_429` (counters are kept)."""
+        self._faults = None
+        self._burst = None

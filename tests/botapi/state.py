@@ -1,13 +1,26 @@
-"""Error objects and rate limiting for the fake Bot API server."""
+"""Error objects, fault injection and rate limiting for the fake Bot API server."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BUTTON_ACTIONS", "ApiError", "RateLimiter", "UploadedFile", "check_reply_markup", "inline_buttons"]
+__all__ = [
+    "BUTTON_ACTIONS",
+    "DEFAULT_FAULT_METHODS",
+    "FAULT_KINDS",
+    "NGINX_502_HTML",
+    "ApiError",
+    "FaultPlan",
+    "RateLimiter",
+    "UploadedFile",
+    "check_reply_markup",
+    "inline_buttons",
+]
 
 
 @dataclass(eq=False)
@@ -90,6 +103,107 @@ class ApiError(Exception):
         return cls(404, "Not Found: method not found")
 
 
+#: Kinds of injected faults, the keys of ``FakeBotAPI.faults_injected``.
+FAULT_KINDS = ("server_error", "slow", "html_502", "reset", "burst_429")
+
+#: Methods :meth:`FakeBotAPI.set_faults` affects by default: those that post or change a message.
+DEFAULT_FAULT_METHODS = (
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "copyMessage",
+    "forwardMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "editMessageCaption",
+)
+
+#: What a reverse proxy (nginx in front of api.telegram.org) answers while its upstream is down.
+NGINX_502_HTML = (
+    "<html>\r\n"
+    "<head><title>502 Bad Gateway</title></head>\r\n"
+    "<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n"
+    "<hr><center>nginx/1.18.0</center>\r\n"
+    "</body>\r\n"
+    "</html>\r\n"
+)
+
+
+@dataclass
+class FaultPlan:
+    """Random transport and server faults for :meth:`FakeBotAPI.set_faults`.
+
+    Each request to one of ``methods`` (case-insensitive; ``None``: every method) draws once from a
+    seeded RNG: with probability ``server_error`` it gets a JSON 500/502 error, ``slow`` it is held for
+    ``slow_seconds``, ``html_502`` it gets nginx's HTML 502 page, ``reset`` its connection is reset.
+    The kinds are exclusive, so the probabilities must add up to at most 1.
+    """
+
+    server_error: float = 0.0
+    slow: float = 0.0
+    html_502: float = 0.0
+    reset: float = 0.0
+    slow_seconds: float = 30.0
+    slow_delivers: bool = False
+    methods: frozenset[str] | None = field(default_factory=lambda: frozenset(m.lower() for m in DEFAULT_FAULT_METHODS))
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        chances = {
+            "server_error": self.server_error,
+            "slow": self.slow,
+            "html_502": self.html_502,
+            "reset": self.reset,
+        }
+        for name, chance in chances.items():
+            if not 0.0 <= chance <= 1.0:
+                raise ValueError(f"{name}={chance}: a probability must be between 0 and 1")
+        if sum(chances.values()) > 1.0 + 1e-9:
+            raise ValueError(f"fault probabilities add up to more than 1: {chances}")
+        if self.slow_seconds < 0:
+            raise ValueError("slow_seconds must not be negative")
+        self._chances = [(name, chance) for name, chance in chances.items() if chance > 0]
+        self._rng = random.Random(self.seed)
+
+    @staticmethod
+    def method_set(methods: Iterable[str] | None) -> frozenset[str] | None:
+        """Lower-cased method names (``None`` stays ``None``: every method)."""
+        if isinstance(methods, str):
+            methods = [methods]
+        return None if methods is None else frozenset(m.lower() for m in methods)
+
+    def applies_to(self, method: str) -> bool:
+        """Whether requests to *method* are subject to faults."""
+        return self.methods is None or method.lower() in self.methods
+
+    def draw(self, method: str) -> str | None:
+        """The fault for one request to *method* (a :data:`FAULT_KINDS` name), or ``None``."""
+        if not self._chances or not self.applies_to(method):
+            return None
+        roll = self._rng.random()
+        for name, chance in self._chances:
+            if roll < chance:
+                return name
+            roll -= chance
+        return None
+
+    def server_error_code(self) -> int:
+        """500 or 502, at random (both are what Telegram answers while it is in trouble)."""
+        return self._rng.choice((500, 502))
+
+
+def max_in_window(times: Iterable[float], seconds: float = 1.0) -> int:
+    """The largest number of `times` in any half-open window of `seconds` seconds."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 class RateLimiter:
     """Telegram-like flood limits.
 
@@ -101,7 +215,10 @@ class RateLimiter:
     * groups/channels (negative ids): at most ``group_per_min`` messages in any
       sliding 60-second window.
 
-    Any limit set to ``None`` is not enforced. Only accepted messages count.
+    Any limit set to ``None`` is not enforced. Only accepted messages count. Which requests are
+    checked against which limit is up to the caller (:class:`FakeBotAPI`): edits are counted in the
+    global window only (``count_global=True, count_chat=False``) and replies to someone who just
+    wrote only per chat (``count_global=False``).
     """
 
     PAID_BROADCAST_PER_SEC = 1000.0
@@ -142,29 +259,44 @@ class RateLimiter:
         tokens, last = self._buckets.get(chat_id, (capacity, now))
         return min(capacity, tokens + (now - last) * self.per_chat_per_sec)
 
-    def check(self, chat_id: int | None, now: float, *, paid: bool = False) -> int | None:
-        """Return ``retry_after`` seconds if a message to *chat_id* now exceeds a limit, else record it."""
+    def check(
+        self,
+        chat_id: int | None,
+        now: float,
+        *,
+        paid: bool = False,
+        count_global: bool = True,
+        count_chat: bool = True,
+    ) -> int | None:
+        """Return ``retry_after`` seconds if a message to *chat_id* now exceeds a limit, else record it.
+
+        ``count_global=False`` leaves the global (or paid) window out, ``count_chat=False`` the
+        per-chat and per-group limits.
+        """
         waits: list[float] = []
-        if paid:
+        if count_global and paid:
             waits.append(self._window_wait(self._paid, self.PAID_BROADCAST_PER_SEC, 1.0, now))
-        elif self.global_per_sec is not None:
+        elif count_global and self.global_per_sec is not None:
             waits.append(self._window_wait(self._global, self.global_per_sec, 1.0, now))
-        if chat_id is not None and chat_id < 0 and self.group_per_min is not None:
-            times = self._groups.setdefault(chat_id, deque())
+        group = chat_id if count_chat and chat_id is not None and chat_id < 0 else None
+        private = chat_id if count_chat and chat_id is not None and chat_id > 0 else None
+        if group is not None and self.group_per_min is not None:
+            times = self._groups.setdefault(group, deque())
             waits.append(self._window_wait(times, self.group_per_min, 60.0, now))
-        if chat_id is not None and chat_id > 0 and self.per_chat_per_sec is not None:
-            tokens = self._bucket_tokens(chat_id, now)
+        if private is not None and self.per_chat_per_sec is not None:
+            tokens = self._bucket_tokens(private, now)
             if tokens < 1.0:
                 waits.append((1.0 - tokens) / self.per_chat_per_sec)
         wait = max(waits, default=0.0)
         if wait > 0:
             return max(1, math.ceil(wait))
-        # Accepted: record it everywhere.
-        (self._paid if paid else self._global).append(now)
-        if chat_id is not None and chat_id < 0:
-            self._groups.setdefault(chat_id, deque()).append(now)
-        if chat_id is not None and chat_id > 0 and self.per_chat_per_sec is not None:
-            self._buckets[chat_id] = (self._bucket_tokens(chat_id, now) - 1.0, now)
+        # Accepted: record it everywhere it counts.
+        if count_global:
+            (self._paid if paid else self._global).append(now)
+        if group is not None:
+            self._groups.setdefault(group, deque()).append(now)
+        if private is not None and self.per_chat_per_sec is not None:
+            self._buckets[private] = (self._bucket_tokens(private, now) - 1.0, now)
         return None
 
 
