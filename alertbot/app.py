@@ -19,6 +19,7 @@ from aiogram.types import InlineKeyboardMarkup
 from alertbot.config import AppConfig
 from alertbot.dispatch.dispatcher import BroadcastDispatcher
 from alertbot.dispatch.leadership import Leadership
+from alertbot.dispatch.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.dispatch.progress import ProgressReporter
 from alertbot.domain import Broadcast
 from alertbot.i18n import Translator
@@ -32,6 +33,7 @@ from alertbot.storage import Database
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.campaigns import CampaignRepository
+from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
@@ -146,6 +148,7 @@ class Application:
         with contextlib.suppress(RuntimeError):  # raised when polling was not running
             await self.dispatcher.stop_polling()
         await self.stop_background()
+        await self.leadership.unregister()
         await self.bot.session.close()
         await self.database.close()
 
@@ -169,16 +172,33 @@ async def build_application(config: AppConfig) -> Application:
             return None
         return campaign_ack_keyboard(translator, "zh" if language == "zh" else "en", broadcast.occurrence_id)
 
-    outbox = BroadcastDispatcher(bot, services.broadcasts, config.dispatch, markup=ack_button)
+    # one pace for every request the bot makes to its token (see alertbot.dispatch.pacing)
+    pacer = Pacer(config.dispatch.rate)
+    bot.session.middleware(PacedRequests(pacer))
+    dispatcher.update.outer_middleware(MarkReplies())
+    outbox = BroadcastDispatcher(
+        bot, services.broadcasts, config.dispatch, pacer, markup=ack_button, secrets=[config.token]
+    )
     reporter = ProgressReporter(
         bot, config, services.broadcasts, services.alerts, services.subscriptions, services.translator
     )
+    services.broadcasts.on_withdrawn(outbox.withdrawn)
     for service in (services.alerts, services.campaigns):
         service.on_queued(outbox.wake)
         service.on_queued(reporter.wake)
     leadership = Leadership(
-        LeaseRepository(services.database), config.dispatch.instance, config.dispatch.lease_ttl, [outbox, reporter]
+        LeaseRepository(services.database),
+        InstanceRepository(services.database),
+        config.dispatch.instance,
+        config.dispatch.lease_ttl,
+        [outbox, reporter],
     )
+    try:
+        await leadership.register()  # refuses a second live process under the same instance name
+    except BaseException:
+        await bot.session.close()
+        await services.database.close()
+        raise
     application = Application(
         config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns)
     )

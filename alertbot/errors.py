@@ -15,6 +15,19 @@ class ConfigError(AppError):
     exit_code = 2
 
 
+class DuplicateInstanceError(AppError):
+    """Another live process runs under this instance name on the same database."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, other: str) -> None:
+        super().__init__(
+            f"another alertbot process ({other}) is running as instance {name!r} on this database; "
+            "give each instance its own [dispatch] instance name"
+        )
+        self.name, self.other = name, other
+
+
 class UnknownDistrictError(AppError):
     """One or more district names or ids do not match any configured district."""
 

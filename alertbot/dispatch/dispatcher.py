@@ -1,9 +1,14 @@
 """The outbox dispatcher: claims due deliveries gravest-first and sends them at the token's pace.
 
-Crash safety: a delivery is claimed (pending -> sending) before it is sent and becomes `sent` only
-after Telegram accepted it. A dispatcher that starts puts every claimed-but-unrecorded delivery back to
-pending, so a kill -9 at any point loses nothing; what may be sent twice is bounded by what was in
-flight: one claim batch (about 0.2 s of sending) plus answers not yet recorded (flushed every 50 ms).
+Crash safety: a delivery is claimed (pending -> sending) under the dispatch lease's epoch before it is
+sent, and becomes `sent` only after Telegram accepted it. What may be sent twice after a crash is
+bounded by what was in flight: at most `in_flight` requests, one claim batch (about 0.2 s of sending)
+and at most `max_unrecorded` answers not yet recorded (claiming pauses above that).
+
+Faults: any error of a step (the database gone, locked, or a connection killed) is logged, the step
+retried with backoff; nothing in memory is lost on the way. Before each send the dispatcher checks that
+its term is still valid (`Term.valid`: it stops well before its lease could expire) and, at most every
+0.2 s, that the deliveries it holds were not withdrawn meanwhile (cancel, "sent in error", /forgetme).
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
+from typing import Protocol, TypeVar
 
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -30,23 +37,30 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import DispatchConfig
-from alertbot.dispatch.pacing import Pacer
+from alertbot.dispatch.health import Health, backoff
+from alertbot.dispatch.pacing import BULK, Pacer, paced
 from alertbot.domain import Broadcast, DeliveryState
-from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome, utcnow
+from alertbot.redact import scrub
+from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts queued by another process (the CLI)
 FLUSH_SECONDS = 0.05
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_MAX_SECONDS = 60.0
+WITHDRAWN_CHECK_SECONDS = 0.2
+SWEEP_SECONDS = 5.0  # how often claims of earlier epochs whose claim lease ran out are re-queued
+CLAIM_MARGIN = timedelta(seconds=10)  # a claim's lease: the send timeout plus this
 CHAT_GONE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "chat_write_forbidden")
+T = TypeVar("T")
 
 
-def backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: 1 s, 2 s, 4 s ... up to a minute, times a random 0.5-1."""
-    return min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempt - 1)) * random.uniform(0.5, 1.0)
+class Term(Protocol):
+    """The dispatch lease as this instance holds it (see `alertbot.dispatch.leadership`)."""
+
+    epoch: int
+    predecessor_gone: bool
+
+    def valid(self) -> bool: ...
 
 
 class BroadcastDispatcher:
@@ -55,39 +69,56 @@ class BroadcastDispatcher:
         bot: Bot,
         repository: BroadcastRepository,
         config: DispatchConfig,
+        pacer: Pacer,
         markup: Callable[[Broadcast, str], InlineKeyboardMarkup | None] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self._bot = bot
         self._markup = markup or (lambda _broadcast, _language: None)
         self._repo = repository
         self._config = config
-        self.pacer = Pacer(config.rate)
+        self.pacer = pacer
+        self._secrets = tuple(s for s in secrets if s)
         self._batch = max(1, int(config.rate * 0.2))
-        self._in_flight = asyncio.Semaphore(max(4, min(200, int(config.rate / 4))))
+        self.in_flight_limit = max(4, min(200, int(config.rate / 4)))
+        self._in_flight = asyncio.Semaphore(self.in_flight_limit)
+        self.max_unrecorded = 2 * self._batch + self.in_flight_limit
+        self._claim_ttl = config.send_timeout + CLAIM_MARGIN
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._sends: set[asyncio.Task[None]] = set()
         self._broadcasts: dict[int, Broadcast] = {}
+        self._resumed_epoch: int | None = None
+        self._sweep_at = 0.0
+        self._checked_at = 0.0
+        self._held: set[int] = set()
+        self.health = Health("dispatcher")
+        self.recorder_health = Health("delivery recorder")
         self.sent_count = 0
 
     def wake(self, *_: object) -> None:
         """New deliveries were queued: claim now instead of at the next poll."""
         self._wake.set()
 
-    async def run(self) -> None:
+    def withdrawn(self, _broadcast_id: int) -> None:
+        """A broadcast was withdrawn in this process: look again before the very next send."""
+        self._checked_at = float("-inf")
+
+    @property
+    def unrecorded(self) -> int:
+        return len(self._outcomes)
+
+    async def run(self, term: Term) -> None:
         self._stopping.clear()
-        released = await self._repo.release_all_claims()
-        if released:
-            log.warning("resuming %d deliveries that were in flight when the dispatcher last stopped", released)
         recorder = asyncio.create_task(self._record_forever(), name="alertbot-dispatch-recorder")
         try:
             while not self._stopping.is_set():
-                claimed = await self._repo.claim(self._batch, LEASE)
-                if not claimed:
-                    await self._idle()
-                    continue
-                await self._send_batch(claimed)
+                try:
+                    await self._step(term)
+                    self.health.ok()
+                except Exception as error:
+                    await self._sleep(self.health.failed(error, "dispatching"))
         finally:
             await self._shutdown(recorder)
 
@@ -95,49 +126,130 @@ class BroadcastDispatcher:
         self._stopping.set()
         self._wake.set()
 
+    async def _step(self, term: Term) -> None:
+        if not term.valid():  # the lease may be about to run out: claim nothing until it is renewed
+            await self._sleep(0.2)
+            return
+        if len(self._outcomes) >= self.max_unrecorded:  # answers are not being recorded: do not pile up more
+            await self._sleep(FLUSH_SECONDS * 2)
+            return
+        if self._resumed_epoch != term.epoch:
+            await self._resume(term)
+        if time.monotonic() >= self._sweep_at:
+            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=True)
+            if released:
+                log.warning("re-queued %d deliveries whose earlier claim ran out", released)
+            self._sweep_at = time.monotonic() + SWEEP_SECONDS
+        claimed = await self._repo.claim(self._batch, self._claim_ttl, term.epoch)
+        if not claimed:
+            await self._idle()
+            return
+        await self._send_batch(claimed, term)
+
+    async def _resume(self, term: Term) -> None:
+        """At the start of a term (or of a restarted dispatcher within one), take back what nobody sends."""
+        if term.predecessor_gone:  # its process is dead: none of its claims can still be in flight
+            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=False)
+            if released:
+                log.warning("resuming %d deliveries that were in flight when the last holder died", released)
+        # this epoch's claims that no send of ours holds (the dispatcher was restarted within its term)
+        keep = [o.delivery_id for o in self._outcomes]
+        await self._repo.release_claims(term.epoch, other_epochs=False, expired_only=False, keep=keep)
+        # a live predecessor's last sends may still be on the wire: leave its claims alone until they end
+        self._sweep_at = time.monotonic() + (0.0 if term.predecessor_gone else self._claim_ttl.total_seconds())
+        self._resumed_epoch = term.epoch
+
     async def _idle(self) -> None:
         self._wake.clear()
         if self._stopping.is_set():
             return
-        due = await self._repo.next_due()
-        timeout = IDLE_POLL_SECONDS
-        if due is not None:
-            timeout = min(timeout, max(0.01, (due - utcnow()).total_seconds()))
+        due = await self._repo.seconds_until_due()
+        timeout = IDLE_POLL_SECONDS if due is None else min(IDLE_POLL_SECONDS, max(0.01, due))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _send_batch(self, claimed: list[Claimed]) -> None:
-        for index, delivery in enumerate(claimed):
-            if self._stopping.is_set():
-                # not sent: back to the queue now rather than at the next start
-                self._outcomes.extend(
-                    Outcome(d.id, DeliveryState.PENDING, count_attempt=False) for d in claimed[index:]
-                )
+    async def _send_batch(self, claimed: list[Claimed], term: Term) -> None:
+        index = 0
+        try:
+            self._checked_at = float("-inf")
+            for index, delivery in enumerate(claimed):
+                if self._stopping.is_set() or not term.valid():
+                    break
+                if not await self._still_held(claimed, index, term):
+                    self._withdrawn_before_sending(delivery)
+                    continue
+                wait = self.pacer.chat_ready_in(delivery.chat_id)
+                if wait > 0:  # this chat just got a message: its turn comes again shortly
+                    self._outcomes.append(self._outcome(delivery, DeliveryState.PENDING, retry_in=wait, count=False))
+                    continue
+                broadcast = await self._broadcast(delivery.broadcast_id)
+                await self._in_flight.acquire()
+                waited_from = time.monotonic()
+                if not await self._until_stopped(self.pacer.slot(BULK)):
+                    self._in_flight.release()
+                    break
+                if time.monotonic() - waited_from > WITHDRAWN_CHECK_SECONDS and not (
+                    term.valid() and await self._still_held(claimed, index, term, force=True)
+                ):  # a long wait (a 429 pause): look again before sending
+                    self._in_flight.release()
+                    if not term.valid():
+                        break
+                    self._withdrawn_before_sending(delivery)
+                    continue
+                self.pacer.sent_to(delivery.chat_id)
+                task = asyncio.create_task(self._send(delivery, broadcast))
+                self._sends.add(task)
+                task.add_done_callback(self._sends.discard)
+            else:
                 return
-            wait = self.pacer.chat_ready_in(delivery.chat_id)
-            if wait > 0:  # this chat just got a message: its turn comes again shortly
-                retry = utcnow() + timedelta(seconds=wait)
-                self._outcomes.append(Outcome(delivery.id, DeliveryState.PENDING, retry_at=retry, count_attempt=False))
-                continue
-            broadcast = await self._broadcast(delivery.broadcast_id)
-            await self._in_flight.acquire()
-            await self.pacer.slot()
-            self.pacer.sent_to(delivery.chat_id)
-            task = asyncio.create_task(self._send(delivery, broadcast))
-            self._sends.add(task)
-            task.add_done_callback(self._sends.discard)
+        except BaseException:
+            # not sent: back to the queue (guarded by the epoch, so harmless if the term is over)
+            self._give_back(claimed[index:])
+            raise
+        self._give_back(claimed[index:])
+
+    def _withdrawn_before_sending(self, delivery: Claimed) -> None:
+        """Not ours to send any more: cancelled if still in flight (a /forgetme already settled it)."""
+        self._outcomes.append(self._outcome(delivery, DeliveryState.CANCELLED, count=False, error="withdrawn"))
+
+    def _give_back(self, unsent: list[Claimed]) -> None:
+        self._outcomes.extend(self._outcome(d, DeliveryState.PENDING, count=False) for d in unsent)
+
+    async def _still_held(self, claimed: list[Claimed], index: int, term: Term, *, force: bool = False) -> bool:
+        """Is claimed[index] still ours to send? Looked up for the rest of the batch at most every 0.2 s."""
+        now = time.monotonic()
+        if force or now - self._checked_at >= WITHDRAWN_CHECK_SECONDS:
+            self._held = await self._repo.still_claimed([d.id for d in claimed[index:]], term.epoch)
+            self._checked_at = now
+        return claimed[index].id in self._held
+
+    async def _until_stopped(self, waiting: Awaitable[T]) -> bool:
+        """Await `waiting` unless the dispatcher is stopped first (then False, and `waiting` is cancelled)."""
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return task.done() and not task.cancelled()
 
     async def _broadcast(self, broadcast_id: int) -> Broadcast:
         broadcast = self._broadcasts.get(broadcast_id)
         if broadcast is None:
             broadcast = await self._repo.get(broadcast_id)
-            assert broadcast is not None, f"delivery of unknown broadcast {broadcast_id}"
+            if broadcast is None:
+                raise LookupError(f"delivery of unknown broadcast {broadcast_id}")
             if len(self._broadcasts) > 1000:
                 self._broadcasts.clear()
             self._broadcasts[broadcast_id] = broadcast
         return broadcast
 
     async def _send(self, delivery: Claimed, broadcast: Broadcast) -> None:
+        paced.set(True)  # this task's context only: the slot was taken in _send_batch
         try:
             text = broadcast.texts.get(delivery.language) or next(iter(broadcast.texts.values()))
             message = await self._bot.send_message(
@@ -148,7 +260,7 @@ class BroadcastDispatcher:
                 allow_paid_broadcast=True if self._config.paid_broadcast else None,
                 request_timeout=int(self._config.send_timeout.total_seconds()),
             )
-            outcome = Outcome(delivery.id, DeliveryState.SENT, message_id=message.message_id)
+            outcome = self._outcome(delivery, DeliveryState.SENT, message_id=message.message_id)
             self.sent_count += 1
         except Exception as error:  # every failure becomes a recorded outcome; nothing is dropped
             outcome = self._failure(delivery, error)
@@ -156,52 +268,87 @@ class BroadcastDispatcher:
             self._in_flight.release()
         self._outcomes.append(outcome)
 
+    @staticmethod
+    def _outcome(
+        delivery: Claimed, state: DeliveryState, *, count: bool = True, retry_in: float | None = None,
+        error: str | None = None, **extra: int | None,
+    ) -> Outcome:  # fmt: skip
+        return Outcome(
+            delivery.id, state, epoch=delivery.epoch, retry_in=retry_in, count_attempt=count, error=error, **extra
+        )
+
     def _failure(self, delivery: Claimed, error: Exception) -> Outcome:
-        description = str(error)[:200]
+        description = scrub(error, secrets=self._secrets)
+        pending = DeliveryState.PENDING
         if isinstance(error, TelegramRetryAfter):
             self.pacer.pause(error.retry_after)
-            retry = utcnow() + timedelta(seconds=error.retry_after)
-            return Outcome(delivery.id, DeliveryState.PENDING, retry_at=retry, count_attempt=False, error=description)
+            return self._outcome(delivery, pending, retry_in=error.retry_after, count=False, error=description)
         if isinstance(error, TelegramMigrateToChat):
-            return Outcome(
-                delivery.id, DeliveryState.PENDING, count_attempt=False, error=description,
+            return self._outcome(
+                delivery, pending, count=False, error=description,
                 new_chat_id=error.migrate_to_chat_id, chat_id=delivery.chat_id,
             )  # fmt: skip
         if isinstance(error, TelegramForbiddenError) or (
             isinstance(error, TelegramBadRequest) and any(s in error.message.lower() for s in CHAT_GONE)
         ):
-            return Outcome(delivery.id, DeliveryState.BLOCKED, error=description, chat_id=delivery.chat_id)
+            return self._outcome(delivery, DeliveryState.BLOCKED, error=description, chat_id=delivery.chat_id)
         if isinstance(error, TelegramUnauthorizedError):
             # a wrong token is not the message's fault: hold everything and keep it queued
             log.error("Telegram rejected the bot token; pausing delivery for a minute")
             self.pacer.pause(60)
-            retry = utcnow() + timedelta(seconds=60)
-            return Outcome(delivery.id, DeliveryState.PENDING, retry_at=retry, count_attempt=False, error=description)
+            return self._outcome(delivery, pending, retry_in=60, count=False, error=description)
         if isinstance(error, TelegramBadRequest):
-            return Outcome(delivery.id, DeliveryState.FAILED, error=description)
-        transient = (TelegramServerError, TelegramNetworkError, TimeoutError, aiohttp.ClientError, TelegramAPIError)
+            return self._outcome(delivery, DeliveryState.FAILED, error=description)
+        transient = (
+            TelegramServerError, TelegramNetworkError, TimeoutError, aiohttp.ClientError, TelegramAPIError,
+            ClientDecodeError,  # a proxy's HTML error page instead of Telegram's JSON
+        )  # fmt: skip
         if not isinstance(error, transient):
-            log.exception("unexpected error sending delivery %s", delivery.id, exc_info=error)
+            log.error("unexpected error sending delivery %s: %s", delivery.id, description)
         attempts = delivery.attempts + 1
         if attempts >= self._config.max_attempts:
-            return Outcome(delivery.id, DeliveryState.FAILED, error=f"gave up after {attempts} tries: {description}")
-        retry = utcnow() + timedelta(seconds=backoff(attempts))
-        return Outcome(delivery.id, DeliveryState.PENDING, retry_at=retry, error=description)
+            gave_up = scrub(f"gave up after {attempts} tries: {description}")
+            return self._outcome(delivery, DeliveryState.FAILED, error=gave_up)
+        return self._outcome(delivery, pending, retry_in=backoff(attempts, cap=60.0), error=description)
 
     async def _record_forever(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            await self._flush()
+            if await self._flush():
+                continue
+            await asyncio.sleep(min(2.0, backoff(self.recorder_health.failures, base=0.1, cap=2.0)))
 
-    async def _flush(self) -> None:
+    async def _flush(self) -> bool:
+        """Record the answers gathered so far; False if some could not be recorded (they are kept)."""
         if not self._outcomes:
-            return
+            return True
         batch, self._outcomes = self._outcomes, []
         try:
             await self._repo.record(batch)
-        except Exception:
-            log.exception("could not record %d delivery outcomes; will retry", len(batch))
-            self._outcomes[:0] = batch
+        except Exception as error:
+            self.recorder_health.failed(error, f"recording {len(batch)} delivery outcomes")
+            kept = await self._record_one_by_one(batch)
+            self._outcomes[:0] = kept
+            return not kept
+        self.recorder_health.ok()
+        return True
+
+    async def _record_one_by_one(self, batch: list[Outcome]) -> list[Outcome]:
+        """After a failed batch: one bad row must not hold the others. Returns the rows not recorded."""
+        kept: list[Outcome] = []
+        for index, outcome in enumerate(batch):
+            try:
+                await self._repo.record([outcome])
+            except Exception as error:
+                if index == 0:  # the first row alone fails too: the database is the problem, not a row
+                    return batch
+                log.error("could not record the outcome of delivery %s: %s", outcome.delivery_id, scrub(error))
+                kept.append(outcome)
+        return kept
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
         if self._sends:
@@ -209,5 +356,8 @@ class BroadcastDispatcher:
         recorder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
-        with contextlib.suppress(Exception):
-            await self._flush()
+        for _ in range(3):  # a bounded last effort; what is left is re-queued by the next term's resume
+            with contextlib.suppress(Exception):
+                if await self._flush():
+                    break
+            await asyncio.sleep(0.2)

@@ -1,30 +1,63 @@
-"""One pace for the whole bot token, a shared pause after a 429, and spacing per chat.
+"""One pace for the whole bot token: every request that posts or edits a message takes a slot.
 
 Telegram limits a token, not a process or a broadcast: about 30 messages/s (1000/s with paid
 broadcasts), about 1/s per private chat and 20/min per group. A 429 pauses everyone for retry_after.
+
+`Pacer` is a token bucket with two queues: urgent requests (officials' progress messages, their edits,
+approval requests and reports) get the next slot before bulk deliveries. `PacedRequests` is an aiogram
+session middleware, so no request can bypass the pacer by accident; the dispatcher takes its slots
+itself (to keep its sends in priority order) and marks its requests as paced. A reply to a person
+whose update is being handled is not bulk traffic: it is sent at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
+import contextvars
+import heapq
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiogram import BaseMiddleware
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods.base import TelegramType
+from aiogram.types import TelegramObject
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response, TelegramMethod
 
 # Aim a little under the limit: requests leave evenly spaced but reach Telegram with network jitter.
 HEADROOM = 0.98
+# Never more than `rate` requests leave in any window this long: Telegram counts arrivals, and a request
+# may reach it up to (WINDOW - 1) / 2 = 10 ms later or earlier than its neighbours.
+WINDOW_SECONDS = 1.02
 PRIVATE_CHAT_SPACING = 1.0
 GROUP_CHAT_SPACING = 3.0  # 20 per minute
+URGENT, BULK = 0, 1
+
+replying_to: contextvars.ContextVar[int | None] = contextvars.ContextVar("alertbot_replying_to", default=None)
+"""The chat whose update is being handled: requests to it are replies, sent without waiting."""
+paced: contextvars.ContextVar[bool] = contextvars.ContextVar("alertbot_paced", default=False)
+"""Set by the dispatcher around a send for which it already took a slot."""
 
 
 class Pacer:
-    """A token bucket for the token's sends.
+    """A token bucket for the token's messages, served urgent-first.
 
     It refills at `rate` x HEADROOM per second and holds the rest of the limit as burst
     (half of `rate` x (1 - HEADROOM), at least one and a half), so a sender that fell behind for a moment catches
-    up, yet no one-second window holds more than `rate` messages, even with some network jitter.
+    up; and no WINDOW_SECONDS hold more than `rate` departures, so no one-second window at Telegram holds
+    more than `rate` messages, even with some network jitter.
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
         self.interval = 1.0 / (rate * HEADROOM)
         # At most burst + rate x HEADROOM sends fit in any second: 1.5 + 29.4 < 31 at 30/s, and 10 + 980 at
         # 1000/s. The fraction above one token lets a send that was late by up to half a slot be made up.
@@ -34,29 +67,61 @@ class Pacer:
         self._refilled = clock()
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
+        self._waiting: list[tuple[int, int]] = []  # (priority, arrival): a heap; its head takes the next slot
+        self._arrivals = itertools.count()
+        self._changed = asyncio.Event()
+        self._window_cap = max(1, int(rate))
+        self._departures: collections.deque[float] = collections.deque(maxlen=self._window_cap)
+        self.paused_seconds = 0.0  # total time paused by 429s (for status and metrics)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends until `seconds` from now."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        until = self._clock() + seconds
+        if until > self._paused_until:
+            self.paused_seconds += until - max(self._paused_until, self._clock())
+            self._paused_until = until
 
     @property
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self._clock())
 
-    async def slot(self) -> None:
-        """Wait for the next global send slot (and for any pause to end)."""
-        while True:
-            now = self._clock()
-            if now < self._paused_until:
-                await asyncio.sleep(self._paused_until - now)
-                self._tokens, self._refilled = 1.0, self._clock()  # no burst right after a pause
-                continue
-            self._tokens = min(self.burst, self._tokens + (now - self._refilled) / self.interval)
-            self._refilled = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return
-            await asyncio.sleep((1.0 - self._tokens) * self.interval)
+    async def slot(self, priority: int = BULK) -> None:
+        """Wait for the next send slot of the token (and for any pause to end); urgent callers go first."""
+        entry = (priority, next(self._arrivals))
+        heapq.heappush(self._waiting, entry)
+        self._changed.set()  # an urgent arrival must take the head from a sleeping bulk waiter
+        try:
+            while True:
+                self._changed.clear()
+                wait = self._wait_for(entry)
+                if wait == 0.0:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait)
+        finally:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+                heapq.heapify(self._waiting)
+            self._changed.set()
+
+    def _wait_for(self, entry: tuple[int, int]) -> float:
+        """0.0 when `entry` got the slot (and is dequeued); else how long to sleep before looking again."""
+        now = self._clock()
+        if now < self._paused_until:
+            self._tokens, self._refilled = 0.0, self._paused_until  # no burst right after a pause
+            return self._paused_until - now + 0.001
+        if self._waiting[0] != entry:
+            return 1.0  # not our turn; woken when the head changes
+        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._refilled) / self.interval)
+        self._refilled = max(self._refilled, now)
+        if self._tokens < 1.0:
+            return (1.0 - self._tokens) * self.interval
+        if len(self._departures) == self._window_cap and now - self._departures[0] < WINDOW_SECONDS:
+            return WINDOW_SECONDS - (now - self._departures[0])
+        self._tokens -= 1.0
+        self._departures.append(now)
+        heapq.heappop(self._waiting)
+        return 0.0
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive another message (0: now)."""
@@ -68,3 +133,61 @@ class Pacer:
         if len(self._chat_ready) > 100_000:
             now = self._clock()
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+
+
+# Methods that post or change a message: what Telegram's flood limits count.
+_MESSAGE_METHOD_PREFIXES = ("send", "edit", "copy", "forward", "stop")
+_NOT_MESSAGES = frozenset({"sendchataction"})
+
+
+def counts_as_message(api_method: str) -> bool:
+    name = api_method.lower()
+    return name.startswith(_MESSAGE_METHOD_PREFIXES) and name not in _NOT_MESSAGES
+
+
+class PacedRequests(BaseRequestMiddleware):
+    """Session middleware: every message request of the bot takes an urgent slot, except replies.
+
+    A 429 on a message request pauses the whole token, whoever made it.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        message = counts_as_message(method.__api_method__)
+        if message and not paced.get():
+            chat_id = getattr(method, "chat_id", None)
+            reply = chat_id is not None and chat_id == replying_to.get()
+            if not reply:
+                await self._pacer.slot(URGENT)
+                if isinstance(chat_id, int):
+                    self._pacer.sent_to(chat_id)
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as error:
+            if message:  # a flood wait on messages holds the token; one on, say, setMyCommands does not
+                self._pacer.pause(error.retry_after)
+            raise
+
+
+class MarkReplies(BaseMiddleware):
+    """Dispatcher outer middleware: while an update is handled, requests to its chat are replies."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        chat = data.get("event_chat")
+        token = replying_to.set(chat.id if chat is not None else None)
+        try:
+            return await handler(event, data)
+        finally:
+            replying_to.reset(token)

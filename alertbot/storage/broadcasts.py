@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +26,19 @@ from alertbot.domain import (
     DeliveryState,
     Severity,
 )
+from alertbot.redact import scrub
 from alertbot.storage.database import Database, as_utc
+from alertbot.storage.subscribers import FORGOTTEN_CHAT_BASE
 from alertbot.storage.tables import broadcasts, campaign_acks, deliveries, subscribers, subscriptions
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
+"""`not_before` of deliveries that may go out at once: no host's clock (a CLI's that runs ahead, a clock
+stepped back) can hold a warning back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,7 @@ class Claimed:
     language: str
     priority: int
     attempts: int
+    epoch: int  # the dispatch lease epoch it was claimed under
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +92,10 @@ class Outcome:
 
     delivery_id: int
     state: DeliveryState
+    epoch: int = 0  # the epoch of the claim: recorded only if no later epoch has claimed the row
     message_id: int | None = None
     error: str | None = None
-    retry_at: datetime | None = None  # with state PENDING: try again then
+    retry_in: float | None = None  # with state PENDING: try again this many seconds from now (database clock)
     count_attempt: bool = True  # False for Telegram's flood pauses: not the message's fault
     new_chat_id: int | None = None  # the group became a supergroup
     chat_id: int | None = None
@@ -94,6 +104,7 @@ class Outcome:
 class BroadcastRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._withdrawn_listeners: list[Callable[[int], None]] = []
 
     # -- recipients ---------------------------------------------------------------------------
 
@@ -124,12 +135,12 @@ class BroadcastRepository:
             return {row[0]: row[1] for row in rows}
 
     async def follow_up_counts(self, original_id: int) -> dict[str, int]:
+        """Recipients of a follow-up of `original_id` by language: the very selection its fan-out makes."""
         async with self._db.connect() as conn:
-            rows = await conn.execute(
-                sa.select(deliveries.c.language, sa.func.count())
-                .where(deliveries.c.broadcast_id == original_id, deliveries.c.state.in_(_REACHED))
-                .group_by(deliveries.c.language)
-            )
+            original = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == original_id))).one()
+            probe = SimpleNamespace(follows_id=original_id, districts=original.districts)
+            recipients = self._recipient_source(probe, FanOut()).subquery()
+            rows = await conn.execute(sa.select(recipients.c.language, sa.func.count()).group_by(recipients.c.language))
             return {row[0]: row[1] for row in rows}
 
     async def languages_of(self, chat_ids: Iterable[int]) -> dict[int, str]:
@@ -173,7 +184,7 @@ class BroadcastRepository:
         duplicate_since: datetime | None,
         fan_out: FanOut | None,
     ) -> tuple[Broadcast, bool]:
-        now = utcnow()
+        now = await self._db.now(conn)
         status = BroadcastStatus.QUEUED if queue else BroadcastStatus.PENDING_APPROVAL
         if duplicate_since is not None:
             if self._db.engine.dialect.name == "postgresql":
@@ -224,9 +235,9 @@ class BroadcastRepository:
 
         Returns None when it was not awaiting approval any more (decided by someone else, or expired).
         """
-        now = utcnow()
         new_status = BroadcastStatus.QUEUED if approve else BroadcastStatus.REJECTED
         async with self._db.transaction() as conn:
+            now = await self._db.now(conn)
             result = await conn.execute(
                 broadcasts.update()
                 .where(
@@ -244,8 +255,8 @@ class BroadcastRepository:
 
     async def expire_approvals(self) -> list[Broadcast]:
         """Mark requests whose approval time ran out as expired; returns them."""
-        now = utcnow()
         async with self._db.transaction() as conn:
+            now = await self._db.now(conn)
             ids = list(
                 await conn.scalars(
                     broadcasts.update()
@@ -271,7 +282,8 @@ class BroadcastRepository:
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
         fan_out = fan_out or FanOut()
         scheduled = as_utc(row.scheduled_for)
-        due = max(now, scheduled) if scheduled is not None else now  # "send at ...": nothing due before
+        # "send at ...": nothing due before then; otherwise due whatever any host's clock says
+        due = max(now, scheduled) if scheduled is not None else DUE_AT_ONCE
         if row.exercise:
             chats = exercise_chats or {}
             if chats:
@@ -324,11 +336,23 @@ class BroadcastRepository:
                 .distinct()
             )
         # a follow-up goes to the chats of the original (for reminders: those it reached, minus confirmers)
+        # that are still active subscribers: nobody who was forgotten (their rows name no chat any more),
+        # blocked the bot or unsubscribed from everything since is written to again. Someone who moved to
+        # another district still hears the all clear for the warning they received. Exercises never come
+        # here: theirs go to the officials and test chats of the config.
         states = [DeliveryState.SENT.value] if fan_out.skip_acknowledged_of is not None else _REACHED
+        still_subscribed = (
+            sa.select(subscriptions.c.chat_id).where(subscriptions.c.chat_id == deliveries.c.chat_id).exists()
+        )
         source = (
             sa.select(deliveries.c.chat_id, deliveries.c.language, subscribers.c.quiet_hours)
-            .select_from(deliveries.outerjoin(subscribers, subscribers.c.chat_id == deliveries.c.chat_id))
-            .where(deliveries.c.broadcast_id == row.follows_id, deliveries.c.state.in_(states))
+            .select_from(deliveries.join(subscribers, subscribers.c.chat_id == deliveries.c.chat_id))
+            .where(
+                deliveries.c.broadcast_id == row.follows_id,
+                deliveries.c.state.in_(states),
+                subscribers.c.active.is_(True),
+                still_subscribed,
+            )
         )
         if fan_out.skip_acknowledged_of is not None:
             acknowledged = sa.select(campaign_acks.c.chat_id).where(
@@ -337,15 +361,42 @@ class BroadcastRepository:
             source = source.where(deliveries.c.chat_id.notin_(acknowledged))
         return source
 
-    async def cancel_pending(self, broadcast_id: int, reason: str) -> int:
-        """Stop what has not been sent yet (cancelled, or sent in error)."""
+    async def withdraw(self, broadcast_id: int, reason: str) -> int:
+        """Stop what has not been sent yet (cancelled, or sent in error); returns how many deliveries.
+
+        One transaction: a request still awaiting approval becomes cancelled (so no approval can queue
+        it afterwards), the broadcast is marked withdrawn and its pending deliveries are cancelled.
+        Deliveries in flight are not sent if they have not left yet (the dispatcher checks before each
+        send), and one whose answer is a retry, a deferral or an error ends cancelled (`record`).
+        """
         async with self._db.transaction() as conn:
+            now = await self._db.now(conn)
+            await conn.execute(
+                broadcasts.update()
+                .where(
+                    broadcasts.c.id == broadcast_id,
+                    broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
+                )
+                .values(status=BroadcastStatus.CANCELLED.value, decided_at=now)
+            )
+            await conn.execute(
+                broadcasts.update()
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.withdrawn_at.is_(None))
+                .values(withdrawn_at=now)
+            )
             result = await conn.execute(
                 deliveries.update()
                 .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.state == DeliveryState.PENDING.value)
-                .values(state=DeliveryState.CANCELLED.value, error=reason[:200])
+                .values(state=DeliveryState.CANCELLED.value, error=scrub(reason), lease_until=None)
             )
-            return int(result.rowcount)
+            stopped = int(result.rowcount)
+        for listener in self._withdrawn_listeners:
+            listener(broadcast_id)
+        return stopped
+
+    def on_withdrawn(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(broadcast_id)` after a withdrawal is committed (the dispatcher looks again at once)."""
+        self._withdrawn_listeners.append(listener)
 
     async def set_report_message(self, broadcast_id: int, message_id: int) -> None:
         async with self._db.transaction() as conn:
@@ -377,7 +428,7 @@ class BroadcastRepository:
                     broadcasts.c.status == BroadcastStatus.QUEUED.value,
                     ~open_rows,
                 )
-                .values(status=BroadcastStatus.DONE.value, finished_at=utcnow())
+                .values(status=BroadcastStatus.DONE.value, finished_at=await self._db.now(conn))
             )
             return result.rowcount == 1
 
@@ -473,87 +524,170 @@ class BroadcastRepository:
         )
 
     # -- the dispatcher's side ------------------------------------------------------------------
+    # Claims carry the dispatch lease's epoch; every write of the dispatcher is conditional on it, so an
+    # instance that lost the lease cannot overwrite or re-queue the work of the one that holds it now.
+    # Every time here is the database's clock.
 
-    async def release_all_claims(self) -> int:
-        """Put every in-flight delivery back to pending: called by a dispatcher when it takes over."""
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                deliveries.update()
-                .where(deliveries.c.state == DeliveryState.SENDING.value)
-                .values(state=DeliveryState.PENDING.value, lease_until=None)
-            )
-            return int(result.rowcount)
-
-    async def claim(self, limit: int, lease: timedelta) -> list[Claimed]:
+    async def claim(self, limit: int, claim_ttl: timedelta, epoch: int) -> list[Claimed]:
         """Take up to `limit` due deliveries, gravest first then oldest, and mark them in flight."""
-        now = utcnow()
-        due = (
-            sa.select(deliveries.c.id)
-            .where(deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.not_before <= now)
-            .order_by(deliveries.c.priority, deliveries.c.id)
-            .limit(limit)
-        )
-        if self._db.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            deliveries.update()
-            .where(deliveries.c.id.in_(due.scalar_subquery()))
-            .values(state=DeliveryState.SENDING.value, lease_until=now + lease)
-            .returning(
-                deliveries.c.id,
-                deliveries.c.broadcast_id,
-                deliveries.c.chat_id,
-                deliveries.c.language,
-                deliveries.c.priority,
-                deliveries.c.attempts,
-            )
-        )
         async with self._db.transaction() as conn:
+            now = await self._db.now(conn)
+            due = (
+                sa.select(deliveries.c.id)
+                .where(deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.not_before <= now)
+                .order_by(deliveries.c.priority, deliveries.c.id)
+                .limit(limit)
+            )
+            if not self._db.is_sqlite:
+                due = due.with_for_update(skip_locked=True)
+            statement = (
+                deliveries.update()
+                .where(deliveries.c.id.in_(due.scalar_subquery()))
+                .values(state=DeliveryState.SENDING.value, lease_until=now + claim_ttl, claim_epoch=epoch)
+                .returning(
+                    deliveries.c.id,
+                    deliveries.c.broadcast_id,
+                    deliveries.c.chat_id,
+                    deliveries.c.language,
+                    deliveries.c.priority,
+                    deliveries.c.attempts,
+                )
+            )
             rows = (await conn.execute(statement)).all()
-        claimed = [Claimed(*row) for row in rows]
+        claimed = [
+            Claimed(id=r[0], broadcast_id=r[1], chat_id=r[2], language=r[3], priority=r[4], attempts=r[5], epoch=epoch)
+            for r in rows
+        ]
         claimed.sort(key=lambda c: (c.priority, c.id))
         return claimed
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending delivery becomes due (None: nothing pending)."""
-        async with self._db.connect() as conn:
-            value = await conn.scalar(
-                sa.select(sa.func.min(deliveries.c.not_before)).where(deliveries.c.state == DeliveryState.PENDING.value)
+    async def release_claims(
+        self, epoch: int, *, other_epochs: bool, expired_only: bool, keep: Iterable[int] = ()
+    ) -> int:
+        """Put in-flight deliveries back to pending.
+
+        `other_epochs`: claims made under earlier leases (their holder is gone or fenced off); else this
+        epoch's own claims that its dispatcher no longer holds (a dispatcher restarted within its term).
+        `expired_only`: only claims whose claim lease has run out. `keep`: ids not to touch.
+        """
+        row = deliveries.c
+        conditions = [row.state == DeliveryState.SENDING.value]
+        if other_epochs:
+            conditions.append(sa.or_(row.claim_epoch.is_(None), row.claim_epoch != epoch))
+        else:
+            conditions.append(row.claim_epoch == epoch)
+        kept = list(keep)
+        if kept:
+            conditions.append(row.id.notin_(kept))
+        async with self._db.transaction() as conn:
+            if expired_only:
+                conditions.append(row.lease_until < await self._db.now(conn))
+            result = await conn.execute(
+                deliveries.update().where(*conditions).values(state=DeliveryState.PENDING.value, lease_until=None)
             )
-            return as_utc(value)
+            return int(result.rowcount)
+
+    async def still_claimed(self, delivery_ids: Sequence[int], epoch: int) -> set[int]:
+        """Which of these deliveries are still ours to send under `epoch` (not withdrawn or forgotten since)."""
+        if not delivery_ids:
+            return set()
+        async with self._db.connect() as conn:
+            rows = await conn.scalars(
+                sa.select(deliveries.c.id)
+                .select_from(deliveries.join(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id))
+                .where(
+                    deliveries.c.id.in_(list(delivery_ids)),
+                    deliveries.c.state == DeliveryState.SENDING.value,
+                    deliveries.c.claim_epoch == epoch,
+                    broadcasts.c.withdrawn_at.is_(None),
+                )
+            )
+            return set(rows)
+
+    async def seconds_until_due(self) -> float | None:
+        """How long until the earliest pending delivery is due (None: nothing pending; 0: now)."""
+        async with self._db.connect() as conn:
+            value = as_utc(
+                await conn.scalar(
+                    sa.select(sa.func.min(deliveries.c.not_before)).where(
+                        deliveries.c.state == DeliveryState.PENDING.value
+                    )
+                )
+            )
+            if value is None:
+                return None
+            return max(0.0, (value - await self._db.now(conn)).total_seconds())
+
+    async def queue_depth(self) -> dict[int, int]:
+        """Deliveries not yet sent (pending or in flight), by priority."""
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(deliveries.c.priority, sa.func.count())
+                .where(deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]))
+                .group_by(deliveries.c.priority)
+                .order_by(deliveries.c.priority)
+            )
+            return {row[0]: row[1] for row in rows}
 
     async def record(self, outcomes: Sequence[Outcome]) -> None:
-        """Store Telegram's answers for claimed deliveries, all in one transaction."""
+        """Store Telegram's answers for claimed deliveries (each under its claim's epoch), in one transaction.
+
+        A delivery of a withdrawn broadcast (or one cancelled by /forgetme) whose answer is a retry or a
+        deferral ends cancelled: nothing puts it back in the queue.
+        A `sent` answer is recorded whatever happened to the row since, as long as no later epoch
+        claimed it: it is the truth, and it keeps the message from going out twice.
+        """
         if not outcomes:
             return
-        now = utcnow()
         sent = [o for o in outcomes if o.state is DeliveryState.SENT]
         others = [o for o in outcomes if o.state is not DeliveryState.SENT]
+        row = deliveries.c
         async with self._db.transaction() as conn:
+            now = await self._db.now(conn)
             if sent:  # the common case, one executemany for the whole batch
-                row = deliveries.c
                 await conn.execute(
                     deliveries.update()
-                    .where(row.id == sa.bindparam("delivery_id"))
+                    .where(
+                        row.id == sa.bindparam("delivery_id"),
+                        row.claim_epoch == sa.bindparam("claim_epoch_of"),
+                        row.chat_id > FORGOTTEN_CHAT_BASE,  # forgotten meanwhile: keep no message id
+                        # OR of equalities, not IN: executemany cannot expand an IN list
+                        sa.or_(*(row.state == state for state in [*_UNFINISHED, DeliveryState.CANCELLED.value])),
+                    )
                     .values(
                         state=DeliveryState.SENT.value, message_id=sa.bindparam("sent_message_id"), sent_at=now,
                         lease_until=None, error=None, attempts=row.attempts + 1,
                     ),
-                    [{"delivery_id": o.delivery_id, "sent_message_id": o.message_id} for o in sent],
+                    [
+                        {"delivery_id": o.delivery_id, "sent_message_id": o.message_id, "claim_epoch_of": o.epoch}
+                        for o in sent
+                    ],
                 )  # fmt: skip
             for outcome in others:
                 await self._record_one(conn, outcome, now)
 
     async def _record_one(self, conn: AsyncConnection, outcome: Outcome, now: datetime) -> None:
         row = deliveries.c
+        mine = sa.and_(
+            row.id == outcome.delivery_id, row.claim_epoch == outcome.epoch, row.state == DeliveryState.SENDING.value
+        )
         values: dict[str, Any] = {"state": outcome.state.value, "lease_until": None, "error": outcome.error}
-        if outcome.state is DeliveryState.SENT:
-            values |= {"message_id": outcome.message_id, "sent_at": now}
         if outcome.count_attempt:
             values["attempts"] = row.attempts + 1
         if outcome.state is DeliveryState.PENDING:
-            values["not_before"] = outcome.retry_at or now
+            withdrawn = await conn.scalar(
+                sa.select(broadcasts.c.withdrawn_at)
+                .select_from(broadcasts.join(deliveries, deliveries.c.broadcast_id == broadcasts.c.id))
+                .where(deliveries.c.id == outcome.delivery_id)
+            )
+            if withdrawn is not None:  # not sent, and withdrawn meanwhile: it never goes out
+                values |= {"state": DeliveryState.CANCELLED.value, "error": "withdrawn while in flight"}
+            else:
+                values["not_before"] = now + timedelta(seconds=outcome.retry_in or 0.0)
         if outcome.new_chat_id is not None and outcome.chat_id is not None:
+            still_mine = await conn.scalar(sa.select(row.id).where(mine))
+            if still_mine is None:
+                return
             await self._migrate_chat(conn, outcome.chat_id, outcome.new_chat_id)
             taken = await conn.scalar(
                 sa.select(row.id).where(
@@ -566,8 +700,8 @@ class BroadcastRepository:
                 values |= {"state": DeliveryState.CANCELLED.value, "error": "chat migrated; duplicate"}
             else:
                 values["chat_id"] = outcome.new_chat_id
-        await conn.execute(deliveries.update().where(row.id == outcome.delivery_id).values(**values))
-        if outcome.state is DeliveryState.BLOCKED and outcome.chat_id is not None:
+        result = await conn.execute(deliveries.update().where(mine).values(**values))
+        if result.rowcount == 1 and outcome.state is DeliveryState.BLOCKED and outcome.chat_id is not None:
             await conn.execute(
                 subscribers.update()
                 .where(subscribers.c.chat_id == outcome.chat_id)
@@ -583,3 +717,4 @@ class BroadcastRepository:
 
 
 _REACHED = [DeliveryState.SENT.value, DeliveryState.PENDING.value, DeliveryState.SENDING.value]
+_UNFINISHED = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]

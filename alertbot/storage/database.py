@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Table, event
@@ -69,7 +70,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        options: dict[str, Any] = {}
+        # A connection the server dropped (restart, failover, pg_terminate_backend) is found before use
+        # and replaced, instead of failing the next statement.
+        options: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
@@ -83,6 +86,22 @@ class Database:
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         """An INSERT of this database's dialect, so callers can add ON CONFLICT clauses."""
         return postgresql.insert(table) if self.engine.dialect.name == "postgresql" else sqlite.insert(table)
+
+    async def now(self, connection: AsyncConnection | None = None) -> datetime:
+        """The database's clock: on PostgreSQL the server's, so hosts whose clocks differ still agree.
+
+        SQLite lives on one host, whose clock is the database's.
+        """
+        if self.is_sqlite:
+            return datetime.now(UTC)
+        if connection is not None:
+            value = await connection.scalar(sa.select(sa.func.clock_timestamp()))
+        else:
+            async with self.engine.connect() as conn:
+                value = await conn.scalar(sa.select(sa.func.clock_timestamp()))
+        result = as_utc(value)
+        assert result is not None
+        return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

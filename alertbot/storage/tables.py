@@ -74,6 +74,8 @@ broadcasts = sa.Table(
     sa.Column("occurrence_id", sa.Integer, nullable=True),  # reminders: the campaign occurrence
     sa.Column("ack", sa.Boolean, nullable=False, server_default=sa.false()),  # show the "I have checked" button
     sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),  # sent at this time, not at once
+    # cancelled or corrected ("sent in error"): nothing of it goes out any more, in flight included
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_broadcasts_status", "status"),
     sa.Index("ix_broadcasts_dedupe_key", "dedupe_key", "created_at"),
 )
@@ -93,6 +95,7 @@ deliveries = sa.Table(
     sa.Column("message_id", sa.BigInteger, nullable=True),
     sa.Column("error", sa.String(200), nullable=True),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("claim_epoch", sa.Integer, nullable=True),  # the dispatch lease epoch under which it was claimed
     sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
     sa.Index("ix_deliveries_queue", "state", "priority", "id"),
 )
@@ -116,6 +119,21 @@ leases = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("holder", sa.String(128), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    # raised each time the lease changes hands: claims and their outcomes carry it (fencing)
+    sa.Column("epoch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("process", sa.String(128), nullable=True),  # host:pid:nonce of the holding process
+)
+
+instances = sa.Table(
+    "instances",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # [dispatch] instance
+    sa.Column("process", sa.String(128), nullable=False),  # host:pid:nonce of the live process with that name
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),  # heartbeat, database clock
+    sa.Column("dispatching", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_error", sa.String(500), nullable=True),  # scrubbed of secrets, bounded
+    sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 campaign_occurrences = sa.Table(
