@@ -143,8 +143,13 @@ class SubscriptionService:
         """Active subscribers per district id."""
         return await self._repo.count_by_district()
 
-    async def forget(self, chat_id: int) -> bool:
+    async def forget(self, chat_id: int, *, official: bool = False) -> bool:
+        """Erase the person (/forgetme): nothing stored names the chat afterwards, nothing more is sent to it.
+
+        One transaction (see `SubscriberRepository.forget`). `official`: the chat is a configured
+        official, whose acts stay in the audit log. The caller clears the person's chat state (FSM).
+        """
         self._languages.pop(chat_id, None)
-        forgotten = await self._repo.forget(chat_id)
+        forgotten = await self._repo.forget(chat_id, keep_official_record=official)
         self._languages.pop(chat_id, None)
         return forgotten

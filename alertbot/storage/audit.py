@@ -1,15 +1,24 @@
-"""The append-only audit log of officials' actions: rows are inserted, never updated or deleted."""
+"""The append-only audit log of officials' actions: rows are inserted, never deleted.
+
+The one update: when someone who is not an official is forgotten (/forgetme), the rows that name them
+are anonymised (`anonymise_chat`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import audit_log
+
+FORGOTTEN = "(forgotten)"
+"""What replaces a forgotten chat's id inside a text of an audit row's details."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +77,55 @@ class AuditLog:
             )
             for row in rows
         ]
+
+
+async def anonymise_chat(conn: AsyncConnection, chat_id: int) -> int:
+    """Remove the chat from the audit rows that name it, in the caller's transaction; returns how many rows.
+
+    A person who is not an official appears as the actor of what they were refused (/alert, a forged
+    tap): the actor id goes (NULL, as for the system's own actions) and every mention of the id in the
+    details, as a number (-> null) or inside a text (-> "(forgotten)"). The action, time and reason stay,
+    so the log still counts what was attempted. Rows written for an official's act carry the official's
+    configured name; they name only officials and stay as they are: the record of official duties.
+    """
+    mentioned = sa.cast(audit_log.c.details, sa.Text).like(f"%{chat_id}%")
+    rows = await conn.execute(
+        sa.select(audit_log.c.id, audit_log.c.actor_id, audit_log.c.details).where(
+            audit_log.c.actor_name.is_(None), sa.or_(audit_log.c.actor_id == chat_id, mentioned)
+        )
+    )
+    changed = 0
+    for row in rows.all():
+        details, named = _without(row.details, chat_id)
+        if row.actor_id != chat_id and not named:
+            continue  # the digits were part of a longer number
+        actor = None if row.actor_id == chat_id else row.actor_id
+        await conn.execute(audit_log.update().where(audit_log.c.id == row.id).values(actor_id=actor, details=details))
+        changed += 1
+    return changed
+
+
+def _without(value: Any, chat_id: int) -> tuple[Any, bool]:
+    """`value` (JSON) with every mention of the chat id removed, and whether there was one."""
+    if isinstance(value, bool):
+        return value, False
+    if isinstance(value, int):
+        return (None, True) if value == chat_id else (value, False)
+    if isinstance(value, str):
+        # the id as a whole number: not inside a longer run of digits, nor a different sign
+        pattern = rf"(?<![0-9]){chat_id}(?![0-9])" if chat_id < 0 else rf"(?<![0-9-]){chat_id}(?![0-9])"
+        cleaned = re.sub(pattern, FORGOTTEN, value)
+        return cleaned, cleaned != value
+    if isinstance(value, list):
+        items = [_without(item, chat_id) for item in value]
+        return [item for item, _ in items], any(named for _, named in items)
+    if isinstance(value, dict):
+        named = False
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            new_key, key_named = _without(key, chat_id)
+            new_item, item_named = _without(item, chat_id)
+            result[new_key] = new_item
+            named = named or key_named or item_named
+        return result, named
+    return value, False

@@ -11,9 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.config import Language
-from alertbot.domain import BusinessCategory, Subscriber, SubscriberKind
+from alertbot.domain import BusinessCategory, DeliveryState, Subscriber, SubscriberKind
+from alertbot.storage.audit import anonymise_chat
 from alertbot.storage.database import Database
-from alertbot.storage.tables import subscribers, subscriptions
+from alertbot.storage.tables import campaign_acks, deliveries, subscribers, subscriptions
+
+FORGOTTEN_CHAT_BASE = -(2**62)
+"""A forgotten person's delivery rows get chat id FORGOTTEN_CHAT_BASE - (row id): see `forget`."""
+_UNSENT = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +162,51 @@ class SubscriberRepository:
                 await self._touch(conn, chat_id)
         return removed
 
-    async def forget(self, chat_id: int) -> bool:
-        """Delete everything stored about the chat; True if there was anything."""
+    async def forget(self, chat_id: int, *, keep_official_record: bool = False) -> bool:
+        """Erase the chat from every table, in one transaction; True if anything named it.
+
+        1. What is not sent yet, pending or in flight (`sending`), is cancelled: the dispatcher
+           re-checks its claims before sending, and a late answer cannot put a cancelled row back in
+           the queue (`BroadcastRepository.record`).
+        2. The chat's delivery rows are anonymised, not deleted, so every broadcast's report keeps its
+           true counts (sent, blocked, failed, cancelled): each row's chat id becomes
+           FORGOTTEN_CHAT_BASE - (its own row id), and its message id, error and language are cleared
+           (language is NOT NULL: ""; an empty language is also counted in no follow-up preview).
+           The placeholder
+           - cannot collide: row ids are unique, so UNIQUE(broadcast_id, chat_id) holds however many
+             people of one broadcast are forgotten;
+           - is never a real chat: Telegram's chat ids fit in 52 bits, this is below -2**62;
+           - is never selected: follow-ups take only chats that are still active subscribers, and no
+             subscriber has such an id; nothing with it is left pending or in flight;
+           - links nothing: each row has its own, so the person's rows are neither tied to each other
+             nor told apart from anyone else's.
+        3. Campaign acknowledgements, subscriptions and the profile (language, kind, business name,
+           quiet hours) are deleted.
+        4. Audit rows naming the chat are anonymised unless they record an official's acts
+           (`anonymise_chat`); `keep_official_record` (a configured official) leaves the audit log alone.
+        """
+        row = deliveries.c
         async with self._db.transaction() as conn:
+            await conn.execute(
+                deliveries.update()
+                .where(row.chat_id == chat_id, row.state.in_(_UNSENT))
+                .values(state=DeliveryState.CANCELLED.value, lease_until=None)
+            )
+            anonymised = await conn.execute(
+                deliveries.update()
+                .where(row.chat_id == chat_id)
+                .values(
+                    chat_id=sa.literal(FORGOTTEN_CHAT_BASE, sa.BigInteger) - row.id,
+                    language="",
+                    message_id=None,
+                    error=None,
+                )
+            )
+            acks = await conn.execute(campaign_acks.delete().where(campaign_acks.c.chat_id == chat_id))
             await conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
-            result = await conn.execute(subscribers.delete().where(subscribers.c.chat_id == chat_id))
-        return bool(result.rowcount)
+            profile = await conn.execute(subscribers.delete().where(subscribers.c.chat_id == chat_id))
+            audited = 0 if keep_official_record else await anonymise_chat(conn, chat_id)
+        return bool(profile.rowcount or anonymised.rowcount or acks.rowcount or audited)
 
     async def count_by_district(self) -> dict[str, int]:
         async with self._db.connect() as conn:

@@ -7,6 +7,7 @@ from typing import cast
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, Message
 
 from alertbot.config import LANGUAGES, AppConfig, Language
@@ -16,7 +17,7 @@ from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.callbacks import ForgetChoice, LanguageChoice
-from alertbot.telegram.commands import clear_chat_commands, set_chat_commands
+from alertbot.telegram.commands import CommandMenus, clear_chat_commands, set_chat_commands
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
 from alertbot.telegram.keyboards import forget_keyboard, language_keyboard
@@ -57,10 +58,11 @@ async def _switch_language(
     l10n: Texts,
     subscriptions: SubscriptionService,
     officials: OfficialDirectory,
+    menus: CommandMenus,
 ) -> None:
-    """Store the choice, then show the command menu of this chat in that language too."""
+    """Store the choice, then show the command menu of this chat in that language too (best effort)."""
     await subscriptions.set_language(chat_id, language)
-    await set_chat_commands(bot, l10n.translator, chat_id, language, official=officials.is_official(chat_id))
+    await menus.set_chat(bot, chat_id, language, official=officials.is_official(chat_id))
 
 
 async def language(
@@ -70,6 +72,7 @@ async def language(
     l10n: Texts,
     subscriptions: SubscriptionService,
     officials: OfficialDirectory,
+    menus: CommandMenus,
 ) -> None:
     if not command.args:
         await message.answer(l10n("language-choose"), reply_markup=language_keyboard(l10n))
@@ -78,7 +81,7 @@ async def language(
     if chosen is None:
         await message.answer(l10n("language-unknown", code=command.args.strip()))
         return
-    await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, officials)
+    await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, officials, menus)
     await message.answer(Texts(l10n.translator, chosen)("language-set"))
 
 
@@ -89,14 +92,24 @@ async def language_chosen(
     l10n: Texts,
     subscriptions: SubscriptionService,
     officials: OfficialDirectory,
+    menus: CommandMenus,
 ) -> None:
     assert isinstance(query.message, Message)
     if callback_data.language not in LANGUAGES:
         await query.message.edit_text(l10n("language-unknown", code=callback_data.language))
         return
     chosen = cast(Language, callback_data.language)
-    await _switch_language(bot, query.message.chat.id, chosen, l10n, subscriptions, officials)
+    await _switch_language(bot, query.message.chat.id, chosen, l10n, subscriptions, officials, menus)
     await query.message.edit_text(Texts(l10n.translator, chosen)("language-set"))
+
+
+async def _forget_chat_state(state: FSMContext, chat_id: int, user_id: int) -> None:
+    """Clear the person's flow state and data; the in-memory storage also drops every record keyed by them."""
+    await state.clear()
+    storage = state.storage
+    if isinstance(storage, MemoryStorage):  # clear() leaves an empty record under a key naming the person
+        for key in [k for k in storage.storage if {k.chat_id, k.user_id} & {chat_id, user_id}]:
+            del storage.storage[key]
 
 
 async def forget_me(message: Message, l10n: Texts) -> None:
@@ -118,8 +131,8 @@ async def forget_chosen(
         await query.message.edit_text(l10n("forgetme-cancelled"))
         return
     chat_id = query.message.chat.id
-    await subscriptions.forget(chat_id)
-    await state.clear()
+    await subscriptions.forget(chat_id, official=officials.is_official(chat_id))
+    await _forget_chat_state(state, chat_id, query.from_user.id)
     if officials.is_official(chat_id):
         # Officials keep their duties (they come from config); only their menu returns to the default.
         language = config.bot.default_language
