@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from alertbot.config import AppConfig
+from alertbot.dispatch.health import Health
 from alertbot.domain import Broadcast, BroadcastKind, BroadcastStatus, DeliveryCounts
 from alertbot.i18n import Texts, Translator
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
@@ -26,8 +28,18 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage.broadcasts import BroadcastRepository, utcnow
 from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
 from alertbot.telegram.formatting import district_names
+from alertbot.telegram_html import MAX_TEXT_LENGTH, TelegramHtmlError, check_telegram_html
 
 log = logging.getLogger(__name__)
+
+APPROVAL_TRIES = 4
+"""Tries per supervisor before the requester is told that no supervisor could be reached (tries go on)."""
+APPROVAL_RETRY_MAX = 60.0
+"""The longest pause, in seconds, between two tries to reach one supervisor."""
+NOTIFIED = "notify_approval"
+"""The audit action recording that a supervisor received an approval request (details: supervisor)."""
+UNREACHABLE = "approval_unreachable"
+"""The audit action recording that the requester was told no supervisor could be reached."""
 
 
 @dataclass
@@ -35,6 +47,18 @@ class _Seen:
     sent: int
     at: float
     text: str = ""
+
+
+@dataclass
+class _ApprovalPush:
+    """How far the request for one broadcast has got. Who received it is also in the audit log, so a
+    restart (or another instance taking over) does not send it to them again."""
+
+    delivered: set[int]
+    requester_told: bool
+    tries: dict[int, int] = field(default_factory=dict)
+    due: dict[int, float] = field(default_factory=dict)  # monotonic time of a supervisor's next try
+    headers: dict[int, int] = field(default_factory=dict)  # the request sent, the text that follows not yet
 
 
 class ProgressReporter:
@@ -54,8 +78,10 @@ class ProgressReporter:
         self._subscriptions = subscriptions
         self._translator = translator
         self._seen: dict[int, _Seen] = {}
+        self._approvals: dict[int, _ApprovalPush] = {}  # by broadcast id, while not marked notified
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self.health = Health("progress reporter")
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -64,18 +90,24 @@ class ProgressReporter:
         self._stopping.set()
         self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, term: object = None) -> None:
+        """Until stopped: a pass over approvals and queued broadcasts every `progress_interval`.
+
+        A pass that fails (the database gone, Telegram erroring) is logged and retried with backoff.
+        """
         self._stopping.clear()
         while not self._stopping.is_set():
+            wait = self._config.dispatch.progress_interval.total_seconds()
             try:
                 await self.pass_once()
-            except Exception:
-                log.exception("progress pass failed")
+                self.health.ok()
+            except Exception as error:
+                wait = max(wait, self.health.failed(error, "reporting progress"))
             self._wake.clear()
             if self._stopping.is_set():
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._config.dispatch.progress_interval.total_seconds())
+                await asyncio.wait_for(self._wake.wait(), wait)
 
     async def pass_once(self) -> None:
         await self._push_approval_requests()
@@ -89,44 +121,119 @@ class ProgressReporter:
         language = await self._subscriptions.stored_language(chat_id) or self._config.bot.default_language
         return Texts(self._translator, language)
 
-    async def _tell(self, chat_id: int, key: str, **args: object) -> None:
+    async def _tell(self, chat_id: int, key: str, **args: object) -> bool:
+        """A notice to an official; False (logged) when Telegram refused it."""
         l10n = await self.texts_for(chat_id)
         try:
             await self._bot.send_message(chat_id, l10n(key, **args))
         except TelegramAPIError as error:
-            log.warning("could not notify official %s: %s", chat_id, error)
+            log.warning("could not notify official %s (%s): %s", chat_id, key, error)
+            return False
+        return True
 
     # -- approvals ---------------------------------------------------------------------------
 
     async def _push_approval_requests(self) -> None:
-        for broadcast in await self._repo.unnotified_approvals():
+        """Send each pending request to the supervisors who may decide it, until each has it.
+
+        A supervisor Telegram refuses is tried again on later passes (with a growing pause); after
+        `APPROVAL_TRIES` tries without anyone reached, the requester is told (once), and the tries go on
+        until the request is decided or expires. The request is marked notified once at least one
+        supervisor has it and every other one has it too or has been tried `APPROVAL_TRIES` times.
+        """
+        pending = await self._repo.unnotified_approvals()
+        for gone in self._approvals.keys() - {b.id for b in pending}:  # decided, expired or marked
+            del self._approvals[gone]
+        for broadcast in pending:
             supervisors = [
-                o for o in self._config.officials
+                o.telegram_id for o in self._config.officials
                 if o.role == "supervisor" and o.telegram_id != broadcast.created_by
                 and self._alerts.officials.covers(o, broadcast.districts)
             ]  # fmt: skip
-            requester = self._alerts.officials.get(broadcast.created_by)
-            for supervisor in supervisors:
-                l10n = await self.texts_for(supervisor.telegram_id)
-                text = l10n(
-                    "alert-approval-request",
-                    id=broadcast.id,
-                    requester=requester.name if requester else str(broadcast.created_by),
-                    title=broadcast.titles.get(l10n.language, broadcast.template_id),
-                    districts=district_names(self._alerts.districts, broadcast.districts, l10n.language),
-                    minutes=int(self._config.alerts.approval_timeout.total_seconds() // 60),
-                )
-                text += "\n\n" + broadcast.texts.get(l10n.language, "")
-                try:
-                    await self._bot.send_message(
-                        supervisor.telegram_id, text, reply_markup=self._approval_keyboard(l10n, broadcast.id)
-                    )
-                except TelegramAPIError as error:
-                    log.warning("could not reach supervisor %s: %s", supervisor.telegram_id, error)
+            requester = broadcast.report_chat_id or broadcast.created_by
             if not supervisors:
-                await self._tell(broadcast.report_chat_id or broadcast.created_by, "alert-no-supervisor",
-                                 id=broadcast.id)  # fmt: skip
-            await self._repo.mark_approval_notified(broadcast.id)
+                await self._tell(requester, "alert-no-supervisor", id=broadcast.id)
+                await self._repo.mark_approval_notified(broadcast.id)
+                continue
+            push = self._approvals.get(broadcast.id) or await self._approval_push(broadcast)
+            self._approvals[broadcast.id] = push
+            for supervisor in supervisors:
+                if supervisor in push.delivered or push.due.get(supervisor, 0.0) > time.monotonic():
+                    continue
+                if await self._send_approval_request(broadcast, supervisor, push):
+                    push.delivered.add(supervisor)
+                    await self._alerts.audit.record(NOTIFIED, actor_id=None, broadcast_id=broadcast.id,
+                                                    supervisor=supervisor)  # fmt: skip
+                    continue
+                tries = push.tries[supervisor] = push.tries.get(supervisor, 0) + 1
+                pause = self._config.dispatch.progress_interval.total_seconds() * 2 ** (tries - 1)
+                push.due[supervisor] = time.monotonic() + min(APPROVAL_RETRY_MAX, pause)
+            waiting = [s for s in supervisors if s not in push.delivered]
+            exhausted = all(push.tries.get(s, 0) >= APPROVAL_TRIES for s in waiting)
+            if push.delivered and exhausted:
+                if waiting:
+                    log.warning("approval request #%s did not reach supervisors %s; %s have it", broadcast.id,
+                                waiting, sorted(push.delivered))  # fmt: skip
+                await self._repo.mark_approval_notified(broadcast.id)
+                del self._approvals[broadcast.id]
+            elif not push.delivered and exhausted and not push.requester_told:
+                log.error("approval request #%s reached no supervisor (%s)", broadcast.id, waiting)
+                names = ", ".join(self._official_name(s) for s in waiting)
+                if await self._tell(requester, "alert-approval-unreachable", id=broadcast.id, supervisors=names,
+                                    minutes=self._minutes_left(broadcast)):  # fmt: skip
+                    push.requester_told = True
+                    await self._alerts.audit.record(UNREACHABLE, actor_id=None, broadcast_id=broadcast.id,
+                                                    supervisors=waiting)  # fmt: skip
+
+    async def _approval_push(self, broadcast: Broadcast) -> _ApprovalPush:
+        """The state of a request first seen by this process: who got it already, from the audit log."""
+        entries = [e for e in await self._alerts.audit.entries(since=broadcast.created_at)
+                   if e.broadcast_id == broadcast.id]  # fmt: skip
+        delivered = {int(e.details["supervisor"]) for e in entries
+                     if e.action == NOTIFIED and isinstance(e.details.get("supervisor"), int)}  # fmt: skip
+        return _ApprovalPush(delivered, requester_told=any(e.action == UNREACHABLE for e in entries))
+
+    async def _send_approval_request(self, broadcast: Broadcast, supervisor: int, push: _ApprovalPush) -> bool:
+        """The request with its buttons, and the exact text. One message when it fits Telegram's limit,
+        else two: the request, then the text as a silent reply to it. False (logged) when refused."""
+        l10n = await self.texts_for(supervisor)
+        header = l10n(
+            "alert-approval-request",
+            id=broadcast.id,
+            requester=self._official_name(broadcast.created_by),
+            title=broadcast.titles.get(l10n.language, broadcast.template_id),
+            districts=district_names(self._alerts.districts, broadcast.districts, l10n.language),
+            minutes=self._minutes_left(broadcast),
+        )
+        text = broadcast.texts.get(l10n.language, "")
+        keyboard = self._approval_keyboard(l10n, broadcast.id)
+        try:
+            if _fits(f"{header}\n\n{text}"):
+                await self._bot.send_message(supervisor, f"{header}\n\n{text}", reply_markup=keyboard)
+                return True
+            if supervisor not in push.headers:
+                request = await self._bot.send_message(
+                    supervisor, f"{header}\n{l10n('alert-approval-text-follows')}", reply_markup=keyboard
+                )
+                push.headers[supervisor] = request.message_id
+            await self._bot.send_message(
+                supervisor, text, disable_notification=True,
+                reply_parameters=ReplyParameters(message_id=push.headers[supervisor], allow_sending_without_reply=True),
+            )  # fmt: skip
+        except TelegramAPIError as error:
+            log.warning("approval request #%s did not reach supervisor %s: %s", broadcast.id, supervisor, error)
+            return False
+        push.headers.pop(supervisor, None)
+        return True
+
+    def _official_name(self, telegram_id: int) -> str:
+        official = self._alerts.officials.get(telegram_id)
+        return official.name if official else str(telegram_id)
+
+    def _minutes_left(self, broadcast: Broadcast) -> int:
+        if broadcast.expires_at is None:
+            return int(self._config.alerts.approval_timeout.total_seconds() // 60)
+        return max(1, math.ceil((broadcast.expires_at - utcnow()).total_seconds() / 60))
 
     @staticmethod
     def _approval_keyboard(l10n: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
@@ -211,6 +318,15 @@ class ProgressReporter:
             seconds = max(0, round((utcnow() - broadcast.created_at).total_seconds()))
             return l10n("alert-report", **args, seconds=seconds)
         return l10n("alert-progress", **args, rate=f"{rate:.1f}", eta=eta)
+
+
+def _fits(text: str) -> bool:
+    """Whether Telegram takes `text` as one message (its length counted as Telegram does)."""
+    try:
+        check_telegram_html(text, MAX_TEXT_LENGTH)
+    except TelegramHtmlError:
+        return False
+    return True
 
 
 def cancel_scheduled_keyboard(l10n: Texts, broadcast_id: int) -> InlineKeyboardMarkup:

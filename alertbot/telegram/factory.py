@@ -18,7 +18,7 @@ from alertbot.i18n import Translator
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram import errors, handlers
-from alertbot.telegram.commands import register_default_commands
+from alertbot.telegram.commands import CommandMenus
 from alertbot.telegram.middlewares import (
     CommandLeavesFlowMiddleware,
     LanguageMiddleware,
@@ -42,15 +42,17 @@ def create_dispatcher(
     **services: Any,
 ) -> Dispatcher:
     """The Dispatcher with its services in workflow data (handlers take them by parameter name)."""
+    default_language = config.bot.default_language
+    menus = CommandMenus(translator, default_language, officials, subscriptions.stored_language)
     dispatcher = Dispatcher(
         storage=storage or MemoryStorage(),
         config=config,
         subscriptions=subscriptions,
         officials=officials,
         translator=translator,
+        menus=menus,
         **services,
     )
-    default_language = config.bot.default_language
     buckets = TokenBuckets(config.bot.throttle_rate, config.bot.throttle_burst)
     # Outer middlewares run in this order, before any filter: every tap is answered (even a throttled
     # or unmatched one), floods are cut before they cost a database read, and commands leave flows.
@@ -61,8 +63,14 @@ def create_dispatcher(
     dispatcher.message.outer_middleware(CommandLeavesFlowMiddleware())
     dispatcher.include_routers(errors.build_router(), *handlers.routers())
 
+    # Startup hooks run before polling: the menus are set (and retried) in the background, so neither
+    # Telegram refusing one nor a flood wait delays polling, the dispatcher or the scheduler.
     async def on_startup(bot: Bot) -> None:
-        await register_default_commands(bot, translator, default_language, officials)
+        menus.start(bot)
+
+    async def on_shutdown() -> None:
+        await menus.stop()
 
     dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
     return dispatcher

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, SubscriberKind
 from alertbot.i18n import Texts
+from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import InvalidBusinessNameError, SubscriptionService
 from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode
+from alertbot.telegram.commands import CommandMenus
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.handlers.profile import profile_text
 from alertbot.telegram.keyboards import category_keyboard, district_picker, kind_keyboard
 from alertbot.telegram.states import Onboarding
 
 
-async def start(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
+async def start(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    l10n: Texts,
+    subscriptions: SubscriptionService,
+    officials: OfficialDirectory,
+    menus: CommandMenus,
+) -> None:
+    await _welcome(message, state, l10n, subscriptions)
+    if officials.is_official(message.chat.id):
+        # An official's menu is refused until they open the bot; now Telegram knows the chat (best effort).
+        await menus.set_chat(bot, message.chat.id, l10n.language, official=True)
+
+
+async def _welcome(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
     subscriber = await subscriptions.get(message.chat.id)
     if subscriber is not None and not subscriber.active:
         await subscriptions.reactivate(message.chat.id)  # they had blocked the bot and are back
