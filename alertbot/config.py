@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -30,6 +31,16 @@ LANGUAGES: tuple[Language, ...] = ("zh", "en")
 TOKEN_ENV = "ALERTBOT_TELEGRAM_TOKEN"
 CONFIG_ENV = "ALERTBOT_CONFIG"
 DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
+
+# Lengths of the database columns these config values end up in (alertbot/storage/tables.py; the tests check
+# that they agree). A longer value is refused here, naming the key, rather than by PostgreSQL at the first insert.
+DISTRICT_ID_MAX = 32  # subscriptions.district_id
+CAMPAIGN_ID_MAX = 48  # campaign_occurrences.campaign_id, campaign_states.campaign_id
+TEMPLATE_ID_MAX = 64  # broadcasts.template_id
+OFFICIAL_NAME_MAX = 128  # audit_log.actor_name
+INSTANCE_NAME_MAX = 64  # instances.name; leases.holder (128) stores it with a suffix
+ChatId = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+"""A Telegram user or chat id: stored in BIGINT columns (created_by, actor_id, deliveries.chat_id)."""
 
 
 class Section(BaseModel):
@@ -105,16 +116,41 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0 seconds")
+    return value
+
+
+def _at_least_a_second(value: timedelta) -> timedelta:
+    if value < timedelta(seconds=1):
+        raise ValueError("must be at least 1 second")
+    return value
+
+
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("must not be negative")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+"""A wait or interval: 0 would make a loop spin or a request expire at once."""
+WholeSeconds = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_at_least_a_second)]
+"""At least a second: handed on in whole seconds (the send timeout, APScheduler's misfire grace), where less
+would be 0, or renewed over the database every third of it (the lease), where less would flap."""
+NonNegativeDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
 
 
 class AlertsConfig(Section):
     approval_severities: list[Literal["extreme", "severe", "moderate", "minor"]] = ["extreme"]
     """Severities that need a second official (a supervisor) to approve; sends to every district always do."""
-    approval_timeout: Duration = timedelta(minutes=15)
-    duplicate_window: Duration = timedelta(minutes=10)
-    """The same template, districts and variables confirmed again within this window asks "send again?"."""
-    test_chats: list[int] = []
+    approval_timeout: PositiveDuration = timedelta(minutes=15)
+    duplicate_window: NonNegativeDuration = timedelta(minutes=10)
+    """The same template, districts and variables confirmed again within this window asks "send again?"
+    ("0s": never asks)."""
+    test_chats: list[ChatId] = []
     """Chats that receive exercises, besides the officials themselves."""
 
 
@@ -125,11 +161,13 @@ class DispatchConfig(Section):
     """Send with allow_paid_broadcast (Telegram Stars) so rate may go above 30, up to 1000."""
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
     """Tries per message on server errors and timeouts before it is marked failed."""
-    send_timeout: Duration = timedelta(seconds=10)
-    progress_interval: Duration = timedelta(seconds=3)
-    instance: Annotated[str, Field(min_length=1, max_length=128)] = Field(default_factory=socket.gethostname)
+    send_timeout: WholeSeconds = timedelta(seconds=10)
+    progress_interval: PositiveDuration = timedelta(seconds=3)
+    instance: Annotated[str, Field(min_length=1, max_length=INSTANCE_NAME_MAX)] = Field(
+        default_factory=lambda: socket.gethostname()[:INSTANCE_NAME_MAX]
+    )
     """This instance's name for the dispatcher lease; give each instance sharing a database its own."""
-    lease_ttl: Duration = timedelta(seconds=15)
+    lease_ttl: WholeSeconds = timedelta(seconds=15)
     """How long the dispatcher lease lasts without renewal (another instance takes over after it)."""
 
     @model_validator(mode="after")
@@ -154,15 +192,15 @@ class SeasonWindow(Section):
 
 
 class CampaignConfig(Section):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,48}$")]
-    template: str
+    id: Annotated[str, Field(pattern=rf"^[a-z0-9_]{{1,{CAMPAIGN_ID_MAX}}}$")]
+    template: Annotated[str, Field(min_length=1, max_length=TEMPLATE_ID_MAX)]
     schedule: str
     """Five-field cron (minute hour day month weekday) in the bot's time zone; weekday 0 or 7 is Sunday."""
     season: SeasonWindow | None = None
     audience: str = "all"
     districts: Annotated[list[str], Field(min_length=1)] = ["*"]
     ack: bool = False
-    follow_up_after: Duration | None = None
+    follow_up_after: PositiveDuration | None = None
     enabled: bool = True
     variables: dict[str, str] = {}
 
@@ -189,7 +227,7 @@ class CampaignConfig(Section):
 
 
 class SchedulerConfig(Section):
-    grace: Duration = timedelta(hours=6)
+    grace: WholeSeconds = timedelta(hours=6)
     """An occurrence missed while the bot was down is sent at start if it is at most this old."""
 
 
@@ -202,13 +240,13 @@ class LocalizedName(Section):
 
 
 class DistrictConfig(Section):
-    id: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+    id: Annotated[str, Field(pattern=rf"^[a-z0-9_]{{1,{DISTRICT_ID_MAX}}}$")]
     name: LocalizedName
 
 
 class OfficialConfig(Section):
-    telegram_id: int
-    name: Annotated[str, Field(min_length=1)]
+    telegram_id: ChatId
+    name: Annotated[str, Field(min_length=1, max_length=OFFICIAL_NAME_MAX)]
     districts: Annotated[list[str], Field(min_length=1)] = ["*"]
     role: Literal["officer", "supervisor"] = "officer"
 

@@ -495,3 +495,111 @@ async def test_business_category_audience_reaches_only_that_category(
     await final_report(api, OFFICER, number)
     assert last_text(api, RESTAURANT) == composed.texts["en"]
     assert counts(api, [*HEPING_ZH, *HEPING_EN, LPG_SHOP, *TIEXI]) == before
+
+
+async def test_a_failure_while_confirming_keeps_the_draft(
+    bot: Application, api: FakeBotAPI, person: MakePerson, community: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses the first confirmation (locked, a lost connection…): the official is told, the
+    confirm buttons come back, and the same tap again sends exactly the preview."""
+    import sqlalchemy.exc
+
+    officer = person(OFFICER, "en")
+    composed = await compose(officer, "Gas leak", GAS_LEAK_ANSWERS, ["Heping"])
+    repository = bot.services.broadcasts
+    real_create, attempts = repository.create, []
+
+    async def create_failing_once(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise sqlalchemy.exc.OperationalError("INSERT INTO broadcasts", {}, Exception("database is locked"))
+        return await real_create(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "create", create_failing_once)
+    before = len(officer.messages)
+    answer = await officer.tap(composed.confirm, "🔴 SEND LIVE to 4")
+    assert not answer.get("show_alert"), answer
+    told = await api.wait_for_message(OFFICER, contains="draft is kept", after=composed.confirm["message_id"])
+    assert "could not be confirmed" in told["text"] and "try again" in told["text"], told["text"]
+    assert not any("Something went wrong" in m["text"] for m in officer.messages[before:])
+    assert officer.button_texts(composed.confirm) == ["🔴 SEND LIVE to 4", "⏰ Send at…", "Cancel"]
+    assert await bot.services.alerts.get(1) is None  # nothing was queued
+
+    number = await confirm_sent(officer, composed)
+    await final_report(api, OFFICER, number)
+    for chat in HEPING_ZH:
+        assert last_text(api, chat) == composed.texts["zh"]
+    assert [e.action for e in await bot.services.audit.entries()].count("send") == 1
+
+
+async def test_follow_ups_of_an_extreme_warning_need_a_supervisor_but_sent_in_error_does_not(
+    bot: Application, api: FakeBotAPI, person: MakePerson, community: None
+) -> None:
+    officer, supervisor = person(OFFICER, "en"), person(SUPERVISOR, "en")
+    await officer.say("/language en")
+    composed = await compose(officer, "Gas explosion", ["Taiyuan North Street 5", SKIP, SKIP, SKIP, SKIP], ["Heping"])
+    await officer.tap(composed.confirm, "🛂 Request approval (LIVE, 4)")
+    number = broadcast_id(officer.current(composed.confirm))
+    request = await api.wait_for_message(SUPERVISOR, contains=f"#{number}")
+    await supervisor.tap(request, f"apv:{number}:1")
+    report = await final_report(api, OFFICER, number)
+
+    # an officer's Update with free text, to everyone the extreme warning reached: a second person decides
+    await officer.tap(report, "✏️ Update")
+    answered = await officer.say("Stay away from Taiyuan North Street until 20:00.")
+    confirm = await api.wait_for_message(OFFICER, contains="Send it?", after=answered["message_id"])
+    header = officer.messages[-6]["text"]
+    assert f"Follow-up to #{number}" in header and "Needs a supervisor's approval" in header, header
+    assert officer.button_texts(confirm) == ["🛂 Request approval (LIVE, 4)", "Cancel"]
+    before = counts(api, HEPING_ALL)
+    await officer.tap(confirm, "🛂 Request approval (LIVE, 4)")
+    waiting = officer.current(confirm)
+    assert "waits for a supervisor's approval" in waiting["text"], waiting["text"]
+    update = broadcast_id(waiting)
+    request = await api.wait_for_message(SUPERVISOR, contains=f"#{update}", after=request["message_id"])
+    assert "Stay away from Taiyuan North Street until 20:00." in request["text"]
+    await asyncio.sleep(0.3)
+    assert counts(api, HEPING_ALL) == before  # nothing goes out before the approval
+    stored = await bot.services.alerts.get(update)
+    assert stored is not None and stored.status is BroadcastStatus.PENDING_APPROVAL and stored.follows_id == number
+    answer = await officer.tap(officer.messages[-1], f"apv:{update}:1")
+    assert "only a supervisor may decide" in answer["text"]
+
+    await supervisor.tap(request, f"apv:{update}:1")
+    assert "approved by City emergency supervisor; sending to 4 recipients" in supervisor.current(request)["text"]
+    await api.wait_for_message(OFFICER, contains=f"#{update} approved")
+    await api.wait_until(lambda: all("Stay away from Taiyuan" in last_text(api, c) for c in HEPING_ALL))
+    assert all(len(api.messages(chat)) == 1 for chat in TIEXI)  # only their /subscribe reply
+
+    # Sent in error stops a mistake at once: no approval
+    before_correction = len(officer.messages)
+    await officer.tap(report, "⛔ Sent in error")
+    header_message, _, zh_text, _, en_text, confirm = officer.messages[before_correction:]
+    assert "approval" not in header_message["text"]
+    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]
+    correction = await confirm_sent(officer, _composed(header_message, zh_text, en_text, confirm))
+    await api.wait_until(lambda: all("SENT IN ERROR" in last_text(api, c) or "误发" in last_text(api, c)
+                                      for c in HEPING_ALL))  # fmt: skip
+    actions = [(e.action, e.broadcast_id) for e in await bot.services.audit.entries()]
+    assert ("request_approval", update) in actions and ("approve", update) in actions
+    assert ("follow_up", correction) in actions
+
+
+async def test_all_clear_of_a_moderate_warning_goes_at_once(
+    bot: Application, api: FakeBotAPI, person: MakePerson, community: None
+) -> None:
+    officer = person(OFFICER, "en")
+    await officer.say("/language en")
+    composed = await compose(officer, "Gas leak", GAS_LEAK_ANSWERS, ["Heping"], severity="🟡 Moderate")
+    assert "approval" not in composed.header["text"]
+    number = await confirm_sent(officer, composed)
+    report = await final_report(api, OFFICER, number)
+    await officer.tap(report, "🟢 All clear")
+    await officer.tap(officer.messages[-1], "Skip")
+    header, confirm = officer.messages[-6], officer.messages[-1]
+    assert "Template: All clear" in header["text"] and "approval" not in header["text"]
+    assert officer.button_texts(confirm) == ["🔴 SEND LIVE to 4", "Cancel"]
+    clear = await confirm_sent(officer, _composed(header, officer.messages[-4], officer.messages[-2], confirm))
+    await api.wait_until(lambda: all("All clear" in last_text(api, c) or "解除" in last_text(api, c)
+                                      for c in HEPING_ALL))  # fmt: skip
+    assert ("follow_up", clear) in [(e.action, e.broadcast_id) for e in await bot.services.audit.entries()]

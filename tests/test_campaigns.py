@@ -1,6 +1,7 @@
 """Campaigns with a controlled clock: every time is passed in, nothing sleeps through real time.
 
-The service is driven directly (`fire`, `run_due`, `catch_up`, `send_follow_ups`) against real databases;
+The service is driven directly (`fire`, `run_due`, `catch_up`, `send_follow_ups`) against real databases
+(SQLite and PostgreSQL: `backend_url`);
 where messages must actually go out, the real bot sends them through the Bot API test double.
 """
 
@@ -21,6 +22,7 @@ from alertbot.domain import BusinessCategory
 from alertbot.services.alerts import AlertDraft
 from alertbot.storage.tables import campaign_occurrences, deliveries
 from tests.botapi import FakeBotAPI
+from tests.bounds import assert_values_fit
 from tests.harness import delivery_rows, make_config, running_bot, seed_business, seed_residents, wait_until_done
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -46,8 +48,8 @@ def config_with(api: FakeBotAPI, db: Path | str, *campaigns: dict[str, Any], **s
 
 
 @pytest.fixture
-async def services(api: FakeBotAPI, db_path: Path) -> Any:
-    built = await build_services(config_with(api, db_path, WEEKLY_CO, LPG, bot={"quiet_hours": "22:00-07:00"}))
+async def services(api: FakeBotAPI, backend_url: str) -> Any:
+    built = await build_services(config_with(api, backend_url, WEEKLY_CO, LPG, bot={"quiet_hours": "22:00-07:00"}))
     await seed_residents(built.database, range(100, 110), ("heping",))
     await seed_residents(built.database, range(200, 205), ("tiexi",))
     yield built
@@ -73,6 +75,40 @@ async def test_each_occurrence_fires_once(services: Services) -> None:
     late = await campaigns.run_due("winter_co", friday + timedelta(seconds=40))
     assert late is not None and late.status == "duplicate"
     assert [r.status for r in await occurrence_rows(services)] == ["sent"]
+
+
+LONGEST_ID = "winter_carbon_monoxide_reminder_for_every_distri"  # 48 characters, the most allowed
+
+
+async def test_a_campaign_with_the_longest_id_fires_once_pauses_and_follows_up(
+    api: FakeBotAPI, backend_url: str
+) -> None:
+    assert len(LONGEST_ID) == 48
+    campaign = WEEKLY_CO | {"id": LONGEST_ID, "ack": True, "follow_up_after": "1d"}
+    services = await build_services(config_with(api, backend_url, campaign, bot={"quiet_hours": ""}))
+    try:
+        await seed_residents(services.database, range(500, 505), ("heping",))
+        campaigns = services.campaigns
+        friday = local(2026, 12, 4, 19, 0)
+        first = await campaigns.fire(LONGEST_ID, friday)
+        assert first.status == "sent" and first.broadcast is not None and first.broadcast.recipients == 5
+        assert (await campaigns.fire(LONGEST_ID, friday)).status == "duplicate"
+        late = await campaigns.run_due(LONGEST_ID, friday + timedelta(seconds=40))
+        assert late is not None and late.status == "duplicate"
+        async with services.database.transaction() as conn:  # as if the dispatcher had sent them
+            await conn.execute(deliveries.update().values(state="sent"))
+        [follow_up] = await campaigns.send_follow_ups(friday + timedelta(days=1, minutes=1))
+        assert follow_up.recipients == 5
+
+        await campaigns.set_paused(1001, LONGEST_ID, True)
+        paused = await campaigns.fire(LONGEST_ID, friday + timedelta(days=7))
+        assert paused.status == "paused"
+        await campaigns.set_paused(1001, LONGEST_ID, False)
+        assert (await campaigns.run_now(1001, LONGEST_ID, friday + timedelta(days=8))).status == "sent"
+        assert [r.status for r in await occurrence_rows(services)] == ["sent", "paused", "sent"]
+        await assert_values_fit(services.database)
+    finally:
+        await services.database.close()
 
 
 async def test_restart_within_grace_sends_once_and_past_it_not_at_all(services: Services) -> None:
@@ -136,10 +172,15 @@ async def test_season_windows_that_wrap_the_year(services: Services) -> None:
     ],
 )
 async def test_daylight_saving_time_changes_neither_skip_nor_repeat(
-    api: FakeBotAPI, db_path: Path, zone: str, schedule: str, days: tuple[int, int, int], expected_utc_hours: list[int]
+    api: FakeBotAPI,
+    backend_url: str,
+    zone: str,
+    schedule: str,
+    days: tuple[int, int, int],
+    expected_utc_hours: list[int],
 ) -> None:
     campaign = WEEKLY_CO | {"schedule": schedule, "season": None}
-    config = config_with(api, db_path, campaign, bot={"timezone": zone, "quiet_hours": ""})
+    config = config_with(api, backend_url, campaign, bot={"timezone": zone, "quiet_hours": ""})
     services = await build_services(config)
     try:
         start = datetime(*days, tzinfo=ZoneInfo(zone))
@@ -176,8 +217,10 @@ async def test_quiet_hours_defer_reminders_but_not_warnings(services: Services) 
     assert all(r.not_before.replace(tzinfo=UTC) <= datetime.now(UTC) for r in warning_rows)
 
 
-async def test_acks_are_recorded_once_and_follow_ups_reach_only_non_confirmers(api: FakeBotAPI, db_path: Path) -> None:
-    config = config_with(api, db_path, LPG, bot={"quiet_hours": ""}, dispatch={"rate": 200, "paid_broadcast": True})
+async def test_acks_are_recorded_once_and_follow_ups_reach_only_non_confirmers(
+    api: FakeBotAPI, backend_url: str
+) -> None:
+    config = config_with(api, backend_url, LPG, bot={"quiet_hours": ""}, dispatch={"rate": 200, "paid_broadcast": True})
     async with running_bot(config) as bot:
         for chat in range(400, 406):
             await seed_business(bot.database, chat, BusinessCategory.RESTAURANT, ("heping",))
@@ -211,9 +254,9 @@ async def test_acks_are_recorded_once_and_follow_ups_reach_only_non_confirmers(a
         assert (counts.delivered, counts.acknowledged) == (6, 3)
 
 
-async def test_a_warning_overtakes_a_campaign_in_progress(api: FakeBotAPI, db_path: Path) -> None:
+async def test_a_warning_overtakes_a_campaign_in_progress(api: FakeBotAPI, backend_url: str) -> None:
     campaign = WEEKLY_CO | {"districts": ["*"], "season": None}
-    config = config_with(api, db_path, campaign, bot={"quiet_hours": ""}, dispatch={"rate": 30})
+    config = config_with(api, backend_url, campaign, bot={"quiet_hours": ""}, dispatch={"rate": 30})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(10_000, 10_600), ("faku",))
         await seed_residents(bot.database, [900, 901], ("kangping",))

@@ -1,5 +1,6 @@
 """The outbox and its dispatcher, end to end: the real bot sends through the Bot API test double with
-Telegram's limits and errors switched on, against a real SQLite file."""
+Telegram's limits and errors switched on, against a real SQLite file and (`backend_url`) a real PostgreSQL
+database. Only the tests about pacing and timeouts, where the database is not the subject, run on SQLite alone."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from alertbot.app import build_services
+from alertbot.config import load_config
 from alertbot.domain import Audience, BroadcastKind, BusinessCategory, Severity
+from alertbot.errors import ConfigError
 from alertbot.services.alerts import AlertDraft, ApprovalError
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
 from tests.botapi import ApiError, FakeBotAPI
+from tests.bounds import assert_values_fit
 from tests.harness import (
     Person,
     delivery_rows,
@@ -30,6 +35,7 @@ from tests.harness import (
 )
 
 OFFICER, SUPERVISOR, TIEXI_OFFICER = 1001, 1002, 1003
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAST = {"rate": 500, "paid_broadcast": True, "progress_interval": "1s"}
 LEAK = {"location": "北二马路 12 号", "hotline": "96177"}
 
@@ -43,8 +49,8 @@ def received(api: FakeBotAPI, chat_id: int) -> list[str]:
     return [m["text"] for m in api.messages(chat_id)]
 
 
-async def test_warning_reaches_exactly_its_district_and_audience(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_warning_reaches_exactly_its_district_and_audience(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         db = bot.database
         await seed_residents(db, range(100, 110), ("heping",), "zh")
@@ -124,8 +130,8 @@ async def test_flood_errors_server_errors_and_timeouts_lose_nothing(api: FakeBot
         assert api.message(row.chat_id, row.message_id) is not None
 
 
-async def test_blocked_users_are_deactivated_and_skipped_next_time(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_blocked_users_are_deactivated_and_skipped_next_time(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(3000, 3010), ("huanggu",))
         api.block(3001)
@@ -154,8 +160,8 @@ async def test_blocked_users_are_deactivated_and_skipped_next_time(api: FakeBotA
         assert third.broadcast.recipients == 9
 
 
-async def test_group_migrated_to_supergroup_is_resent_and_updated(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_group_migrated_to_supergroup_is_resent_and_updated(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         await seed_residents(bot.database, [-4000], ("shenbei",))
         api.fail_next("sendMessage", ApiError.migrated(-1004000), chat_id=-4000)
@@ -167,8 +173,8 @@ async def test_group_migrated_to_supergroup_is_resent_and_updated(api: FakeBotAP
         assert await bot.services.subscriptions.get(-4000) is None
 
 
-async def test_new_extreme_warning_overtakes_ten_thousand_reminders(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch={"rate": 30, "progress_interval": "1s"})
+async def test_new_extreme_warning_overtakes_ten_thousand_reminders(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch={"rate": 30, "progress_interval": "1s"})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(100_000, 110_000), ("faku",))
         await seed_residents(bot.database, [5000, 5001], ("xinmin",))
@@ -196,8 +202,8 @@ async def test_new_extreme_warning_overtakes_ten_thousand_reminders(api: FakeBot
         assert reminders_sent < 200  # the reminders are still queued behind it
 
 
-async def test_follow_up_reaches_exactly_the_original_recipients(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_follow_up_reaches_exactly_the_original_recipients(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(6000, 6010), ("sujiatun",))
         api.block(6009)
@@ -222,8 +228,8 @@ async def test_follow_up_reaches_exactly_the_original_recipients(api: FakeBotAPI
             await bot.services.alerts.follow_up_draft(TIEXI_OFFICER, original.broadcast.id, "sent_in_error")
 
 
-async def test_exercise_never_reaches_the_public(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST, alerts={"test_chats": [-777]})
+async def test_exercise_never_reaches_the_public(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST, alerts={"test_chats": [-777]})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(7000, 7020), ("heping", "shenhe"))
         draft = gas_leak("heping", exercise=True)
@@ -239,9 +245,9 @@ async def test_exercise_never_reaches_the_public(api: FakeBotAPI, db_path: Path)
             assert text.count("演练") >= 2
 
 
-async def test_two_person_rule_holds_in_the_service(api: FakeBotAPI, db_path: Path) -> None:
+async def test_two_person_rule_holds_in_the_service(api: FakeBotAPI, backend_url: str) -> None:
     extra = {"telegram_id": 1004, "name": "Tiexi supervisor", "districts": ["tiexi"], "role": "supervisor"}
-    config = make_config(api, db_path, dispatch=FAST)
+    config = make_config(api, backend_url, dispatch=FAST)
     config = config.model_copy(update={"officials": [*config.officials, type(config.officials[0])(**extra)]})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(8000, 8005), ("heping",))
@@ -268,8 +274,8 @@ async def test_two_person_rule_holds_in_the_service(api: FakeBotAPI, db_path: Pa
         assert actions.count("refused") >= 4 and "approve" in actions and "request_approval" in actions
 
 
-async def test_unapproved_requests_expire(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST, alerts={"approval_timeout": 1})
+async def test_unapproved_requests_expire(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST, alerts={"approval_timeout": 1})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(8100, 8103), ("heping",))
         request = await bot.services.alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
@@ -280,8 +286,8 @@ async def test_unapproved_requests_expire(api: FakeBotAPI, db_path: Path) -> Non
         assert await delivery_rows(bot.database, request.broadcast.id) == []
 
 
-async def test_duplicate_confirmation_asks_instead_of_sending(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_duplicate_confirmation_asks_instead_of_sending(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(8200, 8203), ("heping",))
         first = await bot.services.alerts.confirm(OFFICER, gas_leak("heping"))
@@ -291,8 +297,8 @@ async def test_duplicate_confirmation_asks_instead_of_sending(api: FakeBotAPI, d
         assert forced.outcome == "queued" and forced.broadcast.id != first.broadcast.id
 
 
-async def test_queued_while_no_bot_runs_goes_out_at_start(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_queued_while_no_bot_runs_goes_out_at_start(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     services = await build_services(config)
     try:
         await seed_residents(services.database, range(8300, 8310), ("yuhong",))
@@ -307,8 +313,8 @@ async def test_queued_while_no_bot_runs_goes_out_at_start(api: FakeBotAPI, db_pa
     assert all(len(api.messages(c)) == 1 for c in range(8300, 8310))
 
 
-async def test_preview_refuses_what_telegram_would_refuse(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_preview_refuses_what_telegram_would_refuse(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         alerts = bot.services.alerts
         with pytest.raises(Exception, match="4096"):
@@ -331,8 +337,8 @@ async def test_preview_refuses_what_telegram_would_refuse(api: FakeBotAPI, db_pa
         assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in rendered.texts["en"]
 
 
-async def test_cancel_stops_what_is_not_sent_and_everything_is_audited(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch={"rate": 30, "progress_interval": "1s"})
+async def test_cancel_stops_what_is_not_sent_and_everything_is_audited(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch={"rate": 30, "progress_interval": "1s"})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, range(9000, 9200), ("tiexi",))
         alerts = bot.services.alerts
@@ -348,15 +354,16 @@ async def test_cancel_stops_what_is_not_sent_and_everything_is_audited(api: Fake
         await asyncio.sleep(0.5)
         assert len(api.calls("sendMessage")) == sent_after_cancel
         report = await alerts.report(queued.broadcast.id)
-        assert report.counts.cancelled == stopped and report.counts.sent == 200 - stopped
+        # what was in flight at the cancel and had not left yet is cancelled too
+        assert report.counts.cancelled >= stopped and report.counts.sent + report.counts.cancelled == 200
         actions = [(e.action, e.actor_id) for e in await alerts.audit.entries()]
         assert actions == [("compose", TIEXI_OFFICER), ("send", TIEXI_OFFICER), ("refused", 9000),
                            ("cancel", TIEXI_OFFICER)]  # fmt: skip
 
 
-async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: FakeBotAPI, db_path: Path) -> None:
+async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: FakeBotAPI, backend_url: str) -> None:
     def instance(name: str) -> Any:
-        return make_config(api, db_path, dispatch={"rate": 30, "instance": name, "lease_ttl": 1})
+        return make_config(api, backend_url, dispatch={"rate": 30, "instance": name, "lease_ttl": 1})
 
     async with running_bot(instance("first")) as first:
         await first.leadership.leading.wait()
@@ -373,8 +380,8 @@ async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: Fake
     assert sum(len(api.messages(chat)) for chat in range(9500, 9590)) - 90 <= 16
 
 
-async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST | {"max_attempts": 2})
+async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST | {"max_attempts": 2})
     async with running_bot(config) as bot:
         await seed_residents(bot.database, [9700, 9701], ("liaozhong",))
         api.fail_next("sendMessage", ApiError.server_error(), chat_id=9701, times=10)
@@ -388,12 +395,12 @@ async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: F
     assert len(api.calls("sendMessage")) >= 3  # one success, two tries for the failing chat
 
 
-async def test_a_warning_scheduled_for_later_waits_and_can_be_cancelled(api: FakeBotAPI, db_path: Path) -> None:
-    config = make_config(api, db_path, dispatch=FAST)
+async def test_a_warning_scheduled_for_later_waits_and_can_be_cancelled(api: FakeBotAPI, backend_url: str) -> None:
+    config = make_config(api, backend_url, dispatch=FAST)
     async with running_bot(config) as bot:
         alerts = bot.services.alerts
         await seed_residents(bot.database, range(9800, 9805), ("hunnan",))
-        soon = datetime.now(UTC) + timedelta(seconds=61)
+        soon = datetime.now(UTC) + timedelta(seconds=90)
         scheduled = await alerts.confirm(OFFICER, gas_leak("hunnan"), send_at=soon, report_chat_id=OFFICER)
         assert scheduled.outcome == "queued" and scheduled.broadcast.scheduled_for is not None
         notice = await api.wait_for_message(OFFICER, contains=f"#{scheduled.broadcast.id}", timeout=5)
@@ -402,6 +409,12 @@ async def test_a_warning_scheduled_for_later_waits_and_can_be_cancelled(api: Fak
         assert all(api.messages(chat) == [] for chat in range(9800, 9805))  # not due yet
         rows = await delivery_rows(bot.database, scheduled.broadcast.id)
         assert all(r.not_before.replace(tzinfo=UTC) >= soon.replace(microsecond=0) for r in rows)
+        # the same warning for the same moment (in any zone) is a duplicate; for another moment it is not
+        again = await alerts.confirm(OFFICER, gas_leak("hunnan"), send_at=soon.astimezone(SHANGHAI))
+        assert again.outcome == "duplicate" and again.broadcast.id == scheduled.broadcast.id
+        other = await alerts.confirm(OFFICER, gas_leak("hunnan"), send_at=soon + timedelta(minutes=5))
+        assert other.outcome == "queued" and other.broadcast.id != scheduled.broadcast.id
+        assert await alerts.cancel(OFFICER, other.broadcast.id) == 5
 
         later = await alerts.confirm(
             OFFICER, gas_leak("hunnan", variables=LEAK | {"details": "2"}), send_at=soon + timedelta(hours=1)
@@ -412,5 +425,96 @@ async def test_a_warning_scheduled_for_later_waits_and_can_be_cancelled(api: Fak
             with pytest.raises(Exception, match=problem):
                 await alerts.confirm(OFFICER, gas_leak("hunnan", variables=LEAK | {"details": "3"}), send_at=bad)
         assert alerts.parse_send_at("2026-12-01 08:00").hour == 8
+        await assert_values_fit(bot.database)
         with pytest.raises(Exception, match="not a time"):
             alerts.parse_send_at("tomorrow-ish")
+
+
+async def test_follow_ups_keep_the_two_person_rule(api: FakeBotAPI, backend_url: str) -> None:
+    """An Update or All clear of an extreme (or every-district) warning waits for a supervisor, like the
+    warning did; only Sent in error goes at once. A follow-up of a moderate warning goes at once."""
+    config = make_config(api, backend_url, dispatch=FAST)
+    async with running_bot(config) as bot:
+        alerts = bot.services.alerts
+        await seed_residents(bot.database, range(6200, 6210), ("heping",))
+        await seed_residents(bot.database, range(6500, 6505), ("tiexi",))
+        api.block(6209)
+        request = await alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        assert request.outcome == "pending_approval"
+        extreme = await alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        await wait_until_done(bot, extreme.id)
+        await seed_residents(bot.database, [6300], ("heping",))  # joined afterwards: no follow-up for them
+        reached = set(range(6200, 6209))
+
+        draft = await alerts.follow_up_draft(OFFICER, extreme.id, "update")
+        draft = dataclasses.replace(draft, variables={"details": "Evacuate Beier Road now."})
+        assert (await alerts.preview(OFFICER, draft)).needs_approval
+        update = await alerts.confirm(OFFICER, draft)
+        assert update.outcome == "pending_approval"
+        assert update.broadcast.follows_id == extreme.id and update.broadcast.expires_at is not None
+        await asyncio.sleep(0.3)
+        assert await delivery_rows(bot.database, update.broadcast.id) == []
+        for actor, reason in ((OFFICER, "only a supervisor"), (TIEXI_OFFICER, "only a supervisor")):
+            with pytest.raises(ApprovalError, match=reason):
+                await alerts.decide(actor, update.broadcast.id, approve=True)
+        approved = await alerts.decide(SUPERVISOR, update.broadcast.id, approve=True)
+        assert approved.recipients == len(reached)  # the original's reached chats, not today's subscribers
+        await wait_until_done(bot, approved.id)
+        assert {r.chat_id for r in await delivery_rows(bot.database, approved.id)} == reached
+        assert all("Evacuate Beier Road now." in received(api, chat)[-1] for chat in reached)
+
+        wrong = await alerts.follow_up_draft(OFFICER, extreme.id, "sent_in_error")
+        assert not (await alerts.preview(OFFICER, wrong)).needs_approval
+        correction = await alerts.confirm(OFFICER, wrong)
+        assert correction.outcome == "queued"
+        await wait_until_done(bot, correction.broadcast.id)
+        assert {r.chat_id for r in await delivery_rows(bot.database, correction.broadcast.id)} == reached
+        assert received(api, 6300) == []
+
+        moderate = await alerts.confirm(OFFICER, gas_leak("tiexi", severity=Severity.MODERATE))
+        assert moderate.outcome == "queued"
+        await wait_until_done(bot, moderate.broadcast.id)
+        clear = await alerts.confirm(OFFICER, await alerts.follow_up_draft(OFFICER, moderate.broadcast.id, "all_clear"))
+        assert clear.outcome == "queued" and clear.broadcast.recipients == 5
+
+        everywhere = await alerts.confirm(OFFICER, gas_leak("*", severity=Severity.MINOR))
+        assert everywhere.outcome == "pending_approval"  # every district
+        await alerts.decide(SUPERVISOR, everywhere.broadcast.id, approve=True)  # queued: follow-ups may start
+        all_clear = await alerts.follow_up_draft(OFFICER, everywhere.broadcast.id, "all_clear")
+        assert (await alerts.confirm(OFFICER, all_clear)).outcome == "pending_approval"
+
+        entries = [(e.action, e.actor_id, e.broadcast_id, e.details.get("follows"))
+                   for e in await alerts.audit.entries()]  # fmt: skip
+        assert ("request_approval", OFFICER, update.broadcast.id, extreme.id) in entries
+        assert ("approve", SUPERVISOR, update.broadcast.id, None) in entries
+        assert ("follow_up", OFFICER, correction.broadcast.id, extreme.id) in entries
+        assert ("follow_up", OFFICER, clear.broadcast.id, moderate.broadcast.id) in entries
+
+
+async def test_officials_with_the_longest_allowed_name(api: FakeBotAPI, backend_url: str, tmp_path: Path) -> None:
+    """Names go into the audit log (VARCHAR(128)): the longest the config allows is stored whole; a longer
+    one is refused by the config, not by the first audit insert."""
+    officer_name, supervisor_name = "值班员" * 42 + "甲乙", "S" * 128
+    config = make_config(api, backend_url, dispatch=FAST)
+    officials = [
+        o.model_copy(update={"name": {OFFICER: officer_name, SUPERVISOR: supervisor_name}.get(o.telegram_id, o.name)})
+        for o in config.officials
+    ]
+    config = config.model_copy(update={"officials": officials})
+    async with running_bot(config) as bot:
+        alerts = bot.services.alerts
+        await seed_residents(bot.database, range(6400, 6403), ("heping",))
+        request = await alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        with pytest.raises(ApprovalError, match="only a supervisor"):  # refusals are audited with the name too
+            await alerts.decide(OFFICER, request.broadcast.id, approve=True)
+        await alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        await wait_until_done(bot, request.broadcast.id)
+        names = {(e.action, e.actor_name) for e in await alerts.audit.entries()}
+        assert {("request_approval", officer_name), ("refused", officer_name), ("approve", supervisor_name)} <= names
+        await assert_values_fit(bot.database)
+
+    path = tmp_path / "too-long.toml"
+    path.write_text(f'[[districts]]\nid = "a"\nname = {{ zh = "甲", en = "A" }}\n[[officials]]\ntelegram_id = 1\n'
+                    f'name = "{officer_name}丙"\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"officials\[0\]\.name: .*128"):
+        load_config(path)

@@ -8,6 +8,7 @@ or a second instance that reaches the same occurrence finds it recorded and send
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcast
 from alertbot.storage.campaigns import CampaignCounts, CampaignRepository, Occurrence
 from alertbot.storage.database import Database
+from alertbot.storage.tables import broadcasts as broadcasts_table
+from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
 from alertbot.templates import MessageTemplates, TemplateProblem
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,17 @@ SYSTEM_ACTOR = 0  # created_by of scheduled reminders
 CATCH_UP_LOOKBACK = timedelta(days=1)
 DST_OVERLAP = timedelta(hours=2)  # the longest repeated wall-clock stretch when clocks go back
 SEASON_SEARCH_LIMIT = 2000  # fire times inspected when looking for the next in-season run
+DEDUPE_KEY_LENGTH: int = broadcasts_table.c.dedupe_key.type.length  # type: ignore[attr-defined]
 
 FireStatus = Literal["sent", "duplicate", "out_of_season", "paused", "disabled", "missed"]
+
+
+def occurrence_key(campaign_id: str, at: datetime) -> str:
+    """The dedupe key of an occurrence's reminder: "campaign:" and a hash of (campaign, time), cut to the
+    column's width, so it fits whatever the campaign id. Exactly once is the occurrence's unique key's job
+    (campaign_occurrences); this only has to be deterministic and fit."""
+    digest = hashlib.sha256(f"{campaign_id}\n{at.astimezone(UTC).isoformat()}".encode()).hexdigest()
+    return f"campaign:{digest}"[:DEDUPE_KEY_LENGTH]
 
 
 class _AlreadySent(Exception):
@@ -119,7 +131,9 @@ class CampaignService:
             if unknown:
                 raise ConfigError(f"campaigns[{n}].variables: {campaign.template!r} has no {', '.join(unknown)}")
             for language in LANGUAGES:  # render once now, so a broken campaign fails at start, not at 3 a.m.
-                self._render(campaign, language, datetime.now(UTC))
+                reminder = self._render(campaign, language, datetime.now(UTC))
+                if campaign.follow_up_after is not None:
+                    self._check_follow_up(n, campaign, language, reminder)
 
     @property
     def grace(self) -> timedelta:
@@ -240,7 +254,7 @@ class CampaignService:
                     districts=self._district_ids(campaign), audience=Audience.parse(campaign.audience),
                     severity=None, priority=REMINDER_PRIORITY, exercise=False,
                     titles={language: spec.title[language] for language in LANGUAGES}, texts=texts,
-                    created_by=manual_by or SYSTEM_ACTOR, dedupe_key=f"campaign:{campaign_id}:{at.isoformat()}",
+                    created_by=manual_by or SYSTEM_ACTOR, dedupe_key=occurrence_key(campaign_id, at),
                     occurrence_id=occurrence_id, ack=campaign.ack,
                 ),
                 queue=True,
@@ -288,8 +302,7 @@ class CampaignService:
             if original is None:
                 continue
             texts: dict[Language, str] = {
-                language: self._translator(language, "campaign-follow-up-header") + "\n\n" + original.texts[language]
-                for language in LANGUAGES
+                language: self._follow_up_text(language, original.texts[language]) for language in LANGUAGES
             }
             try:
                 broadcast = await self._follow_up(occurrence, original, texts, now)
@@ -298,6 +311,32 @@ class CampaignService:
             sent.append(broadcast)
             await self._queued.notify(broadcast)
         return sent
+
+    def _follow_up_text(self, language: Language, reminder: str) -> str:
+        """The follow-up: a header above the reminder as it was sent. Its length is checked at start
+        (`_check_follow_up`); should a stored reminder still make it too long (sent under an older
+        config), the header goes alone: the reminder is in the chat already, and the button is attached."""
+        header, text = self._follow_up_parts(language, reminder)
+        try:
+            check_telegram_html(text)
+        except TelegramHtmlError as problem:
+            log.error("campaign follow-up (%s) sent without the reminder: %s", language, problem)
+            return header
+        return text
+
+    def _follow_up_parts(self, language: Language, reminder: str) -> tuple[str, str]:
+        header = self._translator(language, "campaign-follow-up-header")
+        return header, f"{header}\n\n{reminder}"
+
+    def _check_follow_up(self, n: int, campaign: CampaignConfig, language: Language, reminder: str) -> None:
+        """Refuse at start a campaign whose follow-up (the header plus the reminder) Telegram would refuse."""
+        try:
+            check_telegram_html(self._follow_up_parts(language, reminder)[1])
+        except TelegramHtmlError as problem:
+            raise ConfigError(
+                f"campaigns[{n}].follow_up_after: the follow-up of {campaign.id!r} in {language} would be refused "
+                f"by Telegram ({problem}): shorten the reminder (campaigns[{n}].variables) or drop follow_up_after"
+            ) from None
 
     async def _follow_up(
         self, occurrence: Occurrence, original: Broadcast, texts: dict[Language, str], now: datetime

@@ -260,7 +260,10 @@ class AlertService:
             recipients = await self._repo.follow_up_counts(original.id)
         else:
             recipients = await self._repo.recipient_counts(districts, audience)
-        needs_approval = original is None and (
+        # The two-person rule holds for follow-ups too: an Update or All clear of an extreme (or
+        # every-district) warning reaches the same people with new text. Only "Sent in error" goes at once:
+        # it stops a mistake, says nothing new, and is audited like everything else.
+        needs_approval = spec.id != SENT_IN_ERROR and (
             (severity is not None and severity.value in self._config.alerts.approval_severities)
             or set(districts) == set(self.districts.ids)
         )
@@ -423,13 +426,13 @@ class AlertService:
             self.check_send_at(send_at)
             if final.follows_id is not None:
                 raise ScheduleError("follow-ups go out at once", problem="follow-up")
-        key = _dedupe_key(final) + (f"@{send_at.isoformat()}" if send_at else "")
+        key = _dedupe_key(final, send_at)
         is_follow_up = final.follows_id is not None
         if is_follow_up and final.template_id == SENT_IN_ERROR:
             # first stop what of the original is not sent yet: the correction then goes to exactly
             # those who received (or are receiving) it
             assert final.follows_id is not None
-            stopped = await self._repo.cancel_pending(final.follows_id, reason="sent in error")
+            stopped = await self._repo.withdraw(final.follows_id, reason="sent in error")
             await self.audit.record(
                 "cancel", actor_id=official.telegram_id, actor_name=official.name,
                 broadcast_id=final.follows_id, cancelled_deliveries=stopped, reason="sent in error",
@@ -461,7 +464,7 @@ class AlertService:
         )
         if not created:
             return Confirmation("duplicate", broadcast)
-        action = "follow_up" if is_follow_up else ("send" if queue else "request_approval")
+        action = "request_approval" if not queue else ("follow_up" if is_follow_up else "send")
         if send_at is not None and queue:
             action = "schedule"
         await self.audit.record(
@@ -544,9 +547,8 @@ class AlertService:
                 broadcast_id=broadcast_id, attempted="cancel", reason="out of scope",
             )  # fmt: skip
             raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
-        stopped = await self._repo.cancel_pending(broadcast_id, reason=f"cancelled by {official.telegram_id}")
-        if broadcast.status is BroadcastStatus.PENDING_APPROVAL:
-            await self._repo.decide(broadcast_id, official.telegram_id, approve=False)
+        # one transaction: a request awaiting approval can no longer be approved, nothing unsent goes out
+        stopped = await self._repo.withdraw(broadcast_id, reason=f"cancelled by {official.telegram_id}")
         await self.audit.record(
             "cancel", actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
             cancelled_deliveries=stopped,
@@ -570,10 +572,12 @@ def _count_languages(languages: Any) -> dict[str, int]:
     return counts
 
 
-def _dedupe_key(draft: AlertDraft) -> str:
-    content = json.dumps(
-        [draft.template_id, sorted(draft.districts), sorted(draft.variables.items()), str(draft.audience),
-         draft.exercise, draft.follows_id],
-        ensure_ascii=False,
-    )  # fmt: skip
-    return hashlib.sha256(content.encode()).hexdigest()
+def _dedupe_key(draft: AlertDraft, send_at: datetime | None = None) -> str:
+    """What makes two confirmations "the same warning", hashed whole: 64 hex digits, the width of
+    broadcasts.dedupe_key, whatever the content. A scheduled one includes its moment (in UTC, so the
+    same moment typed in another zone is the same key)."""
+    parts: list[Any] = [draft.template_id, sorted(draft.districts), sorted(draft.variables.items()),
+                        str(draft.audience), draft.exercise, draft.follows_id]  # fmt: skip
+    if send_at is not None:
+        parts.append(send_at.astimezone(UTC).isoformat())
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()

@@ -78,6 +78,7 @@ alert-cancelled = Cancelled. Nothing was sent.
 alert-queued = ✅ #{ $id } is being sent to { $total } recipients ({ $mode }). Progress follows.
 alert-waiting-approval = 🛂 #{ $id } waits for a supervisor's approval (expires in { $minutes } min).
 alert-duplicate = ⚠️ The same warning (#{ $id }) was confirmed { $minutes } min ago. Send it again?
+alert-confirm-failed = ⚠️ The warning could not be confirmed because of an unexpected error (it has been logged). Your draft is kept: tap the button above to try again. Had it been queued after all, you will be asked before it is sent twice.
 alert-send-again = Send again
 alert-flow-expired = This step has expired. Start again with /alert.
 alert-use-buttons = Please use the buttons above. /alert starts again; any other command leaves.
@@ -91,6 +92,8 @@ alert-approved = ✅ #{ $id } approved by { $approver }; sending to { $total } r
 alert-rejected = ❌ #{ $id } rejected by { $approver }. Nothing was sent.
 alert-approval-expired = ⌛ #{ $id } was not approved in time and has expired. Nothing was sent.
 alert-no-supervisor = ⚠️ No supervisor can approve #{ $id } (none in scope). It will expire unsent.
+alert-approval-unreachable = ⚠️ The approval request for #{ $id } has not reached any supervisor yet ({ $supervisors }): Telegram refused it. The bot keeps trying until the request expires in { $minutes } min; please contact a supervisor directly.
+alert-approval-text-follows = ⬇️ The exact text subscribers will receive follows in the next message.
 
 alert-progress =
     📤 #{ $id } { $title } ({ $mode })
@@ -111,7 +114,7 @@ alert-cancel-scheduled = ✖️ Cancel this scheduled warning
 alert-bad-send-at = { $problem ->
         [past] The sending time must be at least a minute from now.
         [far] The sending time must be within 30 days.
-        [follow-up] Follow-ups go out at once; they cannot be scheduled.
+        [follow-up] Follow-ups go out at once (or once approved, where that is needed); they cannot be scheduled.
        *[other] Please give a time like 18:30, 12-01 08:00 or 2026-12-01 08:00.
     }
 

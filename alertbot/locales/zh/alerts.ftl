@@ -78,6 +78,7 @@ alert-cancelled = 已取消，未发送任何内容。
 alert-queued = ✅ #{ $id } 正在发送给 { $total } 人（{ $mode }），进度随后显示。
 alert-waiting-approval = 🛂 #{ $id } 等待审核负责人批准（{ $minutes } 分钟后失效）。
 alert-duplicate = ⚠️ 相同的预警（#{ $id }）在 { $minutes } 分钟前已确认发送。是否再次发送？
+alert-confirm-failed = ⚠️ 发生意外错误，预警未能确认（已记录日志）。草稿已保留：请再次点击上方按钮重试。如果它其实已进入发送队列，系统会在重复发送前询问您。
 alert-send-again = 再次发送
 alert-flow-expired = 该步骤已失效，请发送 /alert 重新开始。
 alert-use-buttons = 请点击上方按钮操作。发送 /alert 可重新开始，发送其他命令即退出本流程。
@@ -91,6 +92,8 @@ alert-approved = ✅ #{ $id } 已由 { $approver } 批准，正在发送给 { $t
 alert-rejected = ❌ #{ $id } 已被 { $approver } 驳回，未发送。
 alert-approval-expired = ⌛ #{ $id } 未在时限内获批，已失效，未发送。
 alert-no-supervisor = ⚠️ 没有可审批 #{ $id } 的审核负责人（辖区不符），该请求将失效且不会发送。
+alert-approval-unreachable = ⚠️ #{ $id } 的审批请求尚未送达任何审核负责人（{ $supervisors }）：Telegram 拒绝了发送。系统会继续尝试，直至 { $minutes } 分钟后失效；请直接联系审核负责人。
+alert-approval-text-follows = ⬇️ 订阅者将收到的完整内容见下一条消息。
 
 alert-progress =
     📤 #{ $id } { $title }（{ $mode }）
@@ -108,7 +111,7 @@ alert-cancel-scheduled = ✖️ 取消该定时预警
 alert-bad-send-at = { $problem ->
         [past] 发送时间须至少在一分钟之后。
         [far] 发送时间须在 30 天以内。
-        [follow-up] 后续消息会立即发送，不能定时。
+        [follow-up] 后续消息会立即发送（需要批准的，在批准后发送），不能定时。
        *[other] 请输入时间，例如 18:30、12-01 08:00 或 2026-12-01 08:00。
     }
 

@@ -457,8 +457,8 @@ async def confirm(
     draft = AlertDraft.from_json(data[DRAFT])
     send_at = datetime.fromisoformat(data[SEND_AT]) if data.get(SEND_AT) else None
     buttons = message.reply_markup
-    await message.edit_reply_markup(reply_markup=None)
     try:
+        await message.edit_reply_markup(reply_markup=None)
         confirmation = await alerts.confirm(
             _user_id(query),
             draft,
@@ -475,6 +475,16 @@ async def confirm(
         await state.update_data({DRAFT: data[DRAFT]})
         await message.edit_reply_markup(reply_markup=buttons)
         await message.answer(_error_text(l10n, error))
+        return
+    except Exception:
+        # Not the official's doing (the database, the network): the draft they checked stays, with its
+        # buttons, so the same tap tries again. Had it been queued after all, the retry finds it as a
+        # duplicate and asks before sending a second copy.
+        log.exception("confirming a warning for %s failed", _user_id(query))
+        await state.update_data({DRAFT: data[DRAFT]})
+        with contextlib.suppress(TelegramAPIError):
+            await message.edit_reply_markup(reply_markup=buttons)
+        await message.answer(l10n("alert-confirm-failed"))
         return
     broadcast = confirmation.broadcast
     if confirmation.outcome == "duplicate":
