@@ -98,6 +98,19 @@ def check(config: AppConfig) -> None:
     )
 
 
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config: AppConfig, as_json: bool) -> None:
+    """Is the bot sending? The dispatch lease holder, each instance, the queue by priority, last errors.
+
+    Exit code 1 when deliveries wait and no instance dispatches them.
+    """
+    from alertbot.cli_status import status_command
+
+    status_command(config, as_json)
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

@@ -13,20 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import FIRST_CHAT, run_broadcast
 
-from alertbot.app import build_services
-from alertbot.config import load_config
-from alertbot.services.alerts import AlertDraft
 from tests.botapi import FakeBotAPI
-from tests.harness import REPO, process_environment, seed_residents, write_config
-
-FIRST_CHAT = 1_000_000
 
 
 async def measure(rate: float, recipients: int) -> None:
@@ -34,43 +24,16 @@ async def measure(rate: float, recipients: int) -> None:
     chats = range(FIRST_CHAT, FIRST_CHAT + recipients)
     async with FakeBotAPI() as api:
         api.set_rate_limit(global_per_sec=30, per_chat_per_sec=1, group_per_min=20)
-        with tempfile.TemporaryDirectory() as folder:
-            extra = f"dispatch.rate = {rate}\ndispatch.paid_broadcast = {'true' if paid else 'false'}"
-            config_path = write_config(Path(folder), api, Path(folder) / "bench.db", extra)
-            services = await build_services(load_config(config_path))
-            try:
-                await seed_residents(services.database, chats, ("heping",))
-                draft = AlertDraft("gas_leak", {"location": "中山路 3 号", "hotline": "96177"}, ("heping",))
-                await services.alerts.confirm(1001, draft)
-            finally:
-                await services.database.close()
-            started = time.monotonic()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "alertbot", "run", "--config", str(config_path), "--log-level", "WARNING",
-                cwd=REPO, env=process_environment(ALERTBOT_TELEGRAM_TOKEN=api.token),
-            )  # fmt: skip
-            try:
-                last_report = 0.0
-                while not all(api.messages(c) for c in chats):
-                    await api.wait_until(lambda: True, timeout=0.2)
-                    await asyncio.sleep(0.2)
-                    if time.monotonic() - last_report > 2:
-                        done = sum(1 for c in chats if api.messages(c))
-                        print(f"  {done}/{recipients} delivered", flush=True)
-                        last_report = time.monotonic()
-                    if time.monotonic() - started > 600:
-                        raise SystemExit("gave up after 10 minutes")
-            finally:
-                process.terminate()
-                await process.wait()
-            times = sorted(api.messages(c)[0]["sent_at"] for c in chats)
-            achieved = (len(times) - 1) / (times[-1] - times[0])
-            duplicates = sum(len(api.messages(c)) - 1 for c in chats)
-            print(
-                f"rate {rate:g}/s{' (paid broadcast)' if paid else ''}, {recipients} recipients: "
-                f"achieved {achieved:.1f} msg/s in {times[-1] - times[0]:.2f} s; "
-                f"achieved / configured = {achieved / rate:.3f}; 429s: {api.rate_limited}; duplicates: {duplicates}"
-            )
+        extra = f"dispatch.rate = {rate}\ndispatch.paid_broadcast = {'true' if paid else 'false'}"
+        await run_broadcast(api, chats, extra)
+        times = sorted(api.messages(c)[0]["sent_at"] for c in chats)
+        achieved = (len(times) - 1) / (times[-1] - times[0])
+        duplicates = sum(len(api.messages(c)) - 1 for c in chats)
+        print(
+            f"rate {rate:g}/s{' (paid broadcast)' if paid else ''}, {recipients} recipients: "
+            f"achieved {achieved:.1f} msg/s in {times[-1] - times[0]:.2f} s; "
+            f"achieved / configured = {achieved / rate:.3f}; 429s: {api.rate_limited}; duplicates: {duplicates}"
+        )
 
 
 def main() -> None:
