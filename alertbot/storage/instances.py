@@ -67,16 +67,27 @@ class InstanceRepository:
     async def heartbeat(
         self, name: str, process: str, *, dispatching: bool, error: str | None, error_at: datetime | None
     ) -> bool:
-        """Record that `process` is alive; False if another process has taken the name since."""
+        """Record that `process` is alive; False if another process has taken the name since.
+
+        A row that is gone (the table was cleaned up) is written again: only another process's row
+        under the same name means this one must stand down.
+        """
         values: dict[str, object] = {"dispatching": dispatching}
         if error is not None:
             values |= {"last_error": error[:500], "last_error_at": error_at}
         async with self._db.transaction() as conn:
-            values["seen_at"] = await self._db.now(conn)
+            now = await self._db.now(conn)
+            values["seen_at"] = now
             result = await conn.execute(
                 instances.update().where(instances.c.name == name, instances.c.process == process).values(**values)
             )
-            return result.rowcount == 1
+            if result.rowcount == 1:
+                return True
+            taken = await conn.scalar(sa.select(instances.c.process).where(instances.c.name == name))
+            if taken is not None:
+                return False
+            await conn.execute(instances.insert().values(name=name, process=process, started_at=now, **values))
+            return True
 
     async def remove(self, name: str, process: str) -> None:
         async with self._db.transaction() as conn:
