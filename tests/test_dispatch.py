@@ -17,7 +17,7 @@ import pytest
 
 from alertbot.app import build_services
 from alertbot.config import load_config
-from alertbot.domain import Audience, BroadcastKind, BusinessCategory, Severity
+from alertbot.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
 from alertbot.errors import ConfigError
 from alertbot.services.alerts import AlertDraft, ApprovalError
 from alertbot.storage.broadcasts import NewBroadcast
@@ -518,3 +518,27 @@ async def test_officials_with_the_longest_allowed_name(api: FakeBotAPI, backend_
                     f'name = "{officer_name}丙"\n', encoding="utf-8")  # fmt: skip
     with pytest.raises(ConfigError, match=r"officials\[0\]\.name: .*128"):
         load_config(path)
+
+
+async def test_sent_in_error_also_withdraws_follow_ups_still_awaiting_approval(
+    api: FakeBotAPI, backend_url: str
+) -> None:
+    """An Update of a warning that turns out to have been sent in error must not go out when approved later."""
+    config = make_config(api, backend_url, dispatch=FAST)
+    async with running_bot(config) as bot:
+        alerts = bot.services.alerts
+        await seed_residents(bot.database, range(6600, 6605), ("heping",))
+        request = await alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        extreme = await alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        await wait_until_done(bot, extreme.id)
+        draft = await alerts.follow_up_draft(OFFICER, extreme.id, "update")
+        update = await alerts.confirm(OFFICER, dataclasses.replace(draft, variables={"details": "Move to the school."}))
+        assert update.outcome == "pending_approval"
+        correction = await alerts.confirm(OFFICER, await alerts.follow_up_draft(OFFICER, extreme.id, "sent_in_error"))
+        await wait_until_done(bot, correction.broadcast.id)
+        with pytest.raises(ApprovalError):
+            await alerts.decide(SUPERVISOR, update.broadcast.id, approve=True)
+        withdrawn = await alerts.get(update.broadcast.id)
+        assert withdrawn is not None and withdrawn.status is BroadcastStatus.CANCELLED
+        assert await delivery_rows(bot.database, update.broadcast.id) == []
+        assert not any("Move to the school." in text for chat in range(6600, 6605) for text in received(api, chat))

@@ -432,7 +432,8 @@ class AlertService:
             # first stop what of the original is not sent yet: the correction then goes to exactly
             # those who received (or are receiving) it
             assert final.follows_id is not None
-            stopped = await self._repo.withdraw(final.follows_id, reason="sent in error")
+            # (an Update of it still awaiting approval is withdrawn with it: it must not go out later)
+            stopped = await self._repo.withdraw(final.follows_id, reason="sent in error", with_follow_ups=True)
             await self.audit.record(
                 "cancel", actor_id=official.telegram_id, actor_name=official.name,
                 broadcast_id=final.follows_id, cancelled_deliveries=stopped, reason="sent in error",

@@ -361,23 +361,25 @@ class BroadcastRepository:
             source = source.where(deliveries.c.chat_id.notin_(acknowledged))
         return source
 
-    async def withdraw(self, broadcast_id: int, reason: str) -> int:
+    async def withdraw(self, broadcast_id: int, reason: str, *, with_follow_ups: bool = False) -> int:
         """Stop what has not been sent yet (cancelled, or sent in error); returns how many deliveries.
 
         One transaction: a request still awaiting approval becomes cancelled (so no approval can queue
         it afterwards), the broadcast is marked withdrawn and its pending deliveries are cancelled.
         Deliveries in flight are not sent if they have not left yet (the dispatcher checks before each
         send), and one whose answer is a retry, a deferral or an error ends cancelled (`record`).
+        `with_follow_ups` (sent in error): its follow-ups still awaiting approval are cancelled too.
         """
         async with self._db.transaction() as conn:
             now = await self._db.now(conn)
+            awaiting = broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value
+            target = broadcasts.c.id == broadcast_id
+            if with_follow_ups:
+                target = sa.or_(target, broadcasts.c.follows_id == broadcast_id)
             await conn.execute(
                 broadcasts.update()
-                .where(
-                    broadcasts.c.id == broadcast_id,
-                    broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
-                )
-                .values(status=BroadcastStatus.CANCELLED.value, decided_at=now)
+                .where(target, awaiting)
+                .values(status=BroadcastStatus.CANCELLED.value, decided_at=now, withdrawn_at=now)
             )
             await conn.execute(
                 broadcasts.update()
