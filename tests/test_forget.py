@@ -27,6 +27,7 @@ from alertbot.storage import Database
 from alertbot.storage.broadcasts import Claimed, Outcome
 from alertbot.storage.tables import deliveries, metadata, subscribers
 from tests.botapi import FakeBotAPI
+from tests.botapi.state import ApiError
 from tests.harness import (
     Person,
     delivery_rows,
@@ -341,3 +342,18 @@ async def test_acks_and_audit_rows_naming_a_resident_go_and_officials_records_st
     assert synthetic.details["note"] == f"see {lookalike}" and str(resident) not in synthetic.details["attempted"]
     assert (sent.actor_id, sent.actor_name) == (former_official, "Former duty officer")  # an official's act
     assert (officers.actor_id, officers.details["attempted"]) == (OFFICER, "cancel")
+
+
+async def test_forgetting_is_confirmed_even_when_telegram_refuses_the_menu_reset(
+    api: FakeBotAPI, db_path: Path
+) -> None:
+    """The data is gone once /forgetme is confirmed: a 5xx or a 429 on resetting the chat's menu must not
+    turn that into "something went wrong"."""
+    async with running_bot(forget_config(api, db_path)) as bot:
+        await seed_residents(bot.database, [51_000], ("heping",))
+        person = Person(api, 51_000, "zh-hans")
+        confirm = await person.say("/forgetme")
+        api.fail_next("deleteMyCommands", ApiError.server_error())
+        await person.tap(confirm, "🗑 确定，全部删除")
+        assert "不再保存" in person.current(confirm)["text"]  # seeded in Chinese
+        assert await bot.services.subscriptions.stored_language(51_000) is None

@@ -286,6 +286,10 @@ async def test_forged_callback_data_is_rechecked(bot: Application, api: FakeBotA
 
 async def test_command_menu_registered_in_both_languages(bot: Application, api: FakeBotAPI, person: MakePerson) -> None:
     await person(520).say("/help")  # polling has started, so startup has run
+    # menus are set in the background (startup never waits for Telegram): wait for the last of them
+    await api.wait_until(
+        lambda: any(m == "setMyCommands" and p.get("scope", {}).get("chat_id") == 1001 for m, p in api.requests)
+    )
     menus = {p.get("language_code"): p for m, p in api.requests if m == "setMyCommands" and "scope" not in p}
     menus |= {
         p.get("language_code"): p

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -17,10 +19,12 @@ from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.callbacks import ForgetChoice, LanguageChoice
-from alertbot.telegram.commands import CommandMenus, clear_chat_commands, set_chat_commands
+from alertbot.telegram.commands import CommandMenus, clear_chat_commands
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.formatting import district_names
 from alertbot.telegram.keyboards import forget_keyboard, language_keyboard
+
+log = logging.getLogger(__name__)
 
 LANGUAGE_WORDS: dict[str, Language] = {
     "zh": "zh", "cn": "zh", "中文": "zh", "汉语": "zh", "chinese": "zh",
@@ -125,6 +129,7 @@ async def forget_chosen(
     subscriptions: SubscriptionService,
     officials: OfficialDirectory,
     config: AppConfig,
+    menus: CommandMenus,
 ) -> None:
     assert isinstance(query.message, Message)
     if not callback_data.confirmed:
@@ -133,12 +138,15 @@ async def forget_chosen(
     chat_id = query.message.chat.id
     await subscriptions.forget(chat_id, official=officials.is_official(chat_id))
     await _forget_chat_state(state, chat_id, query.from_user.id)
+    # The data is gone: the menu is best effort and may not turn that into an error for the person.
     if officials.is_official(chat_id):
         # Officials keep their duties (they come from config); only their menu returns to the default.
-        language = config.bot.default_language
-        await set_chat_commands(bot, l10n.translator, chat_id, language, official=True)
+        await menus.set_chat(bot, chat_id, config.bot.default_language, official=True)
     else:
-        await clear_chat_commands(bot, chat_id)
+        try:
+            await clear_chat_commands(bot, chat_id)
+        except TelegramAPIError as error:
+            log.warning("the menu of a forgotten chat was not reset: %s", error)
     await query.message.edit_text(l10n("forgetme-done"))
 
 
