@@ -70,9 +70,12 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        # A connection the server dropped (restart, failover, pg_terminate_backend) is found before use
-        # and replaced, instead of failing the next statement.
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        options: dict[str, Any] = {}
+        if not self.is_sqlite:
+            # A connection the server dropped (restart, failover, pg_terminate_backend) is found before
+            # use and replaced, instead of failing the next statement. (A SQLite file has no server to
+            # drop it; a ping there would only cost a round trip to the driver thread per checkout.)
+            options["pool_pre_ping"] = True
         if self.is_sqlite:
             options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
