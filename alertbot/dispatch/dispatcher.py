@@ -136,7 +136,8 @@ class BroadcastDispatcher:
         if self._resumed_epoch != term.epoch:
             await self._resume(term)
         if time.monotonic() >= self._sweep_at:
-            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=True)
+            known = [o.delivery_id for o in self._outcomes]  # answered, not yet recorded: not to be re-sent
+            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=True, keep=known)
             if released:
                 log.warning("re-queued %d deliveries whose earlier claim ran out", released)
             self._sweep_at = time.monotonic() + SWEEP_SECONDS
@@ -148,12 +149,13 @@ class BroadcastDispatcher:
 
     async def _resume(self, term: Term) -> None:
         """At the start of a term (or of a restarted dispatcher within one), take back what nobody sends."""
-        if term.predecessor_gone:  # its process is dead: none of its claims can still be in flight
-            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=False)
-            if released:
-                log.warning("resuming %d deliveries that were in flight when the last holder died", released)
-        # this epoch's claims that no send of ours holds (the dispatcher was restarted within its term)
+        # answers still waiting to be recorded (the database was away) are not re-queued: they are known
         keep = [o.delivery_id for o in self._outcomes]
+        if term.predecessor_gone:  # its process is dead (or was us): none of its claims is still in flight
+            released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=False, keep=keep)
+            if released:
+                log.warning("resuming %d deliveries that were in flight when the last term ended", released)
+        # this epoch's claims that no send of ours holds (the dispatcher was restarted within its term)
         await self._repo.release_claims(term.epoch, other_epochs=False, expired_only=False, keep=keep)
         # a live predecessor's last sends may still be on the wire: leave its claims alone until they end
         self._sweep_at = time.monotonic() + (0.0 if term.predecessor_gone else self._claim_ttl.total_seconds())

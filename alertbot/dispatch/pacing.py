@@ -52,8 +52,8 @@ class Pacer:
 
     It refills at `rate` x HEADROOM per second and holds the rest of the limit as burst
     (half of `rate` x (1 - HEADROOM), at least one and a half), so a sender that fell behind for a moment catches
-    up; and no WINDOW_SECONDS hold more than `rate` departures, so no one-second window at Telegram holds
-    more than `rate` messages, even with some network jitter.
+    up; and (`depart`, at the moment each request really leaves) no WINDOW_SECONDS hold more than `rate`
+    of them, so no one-second window at Telegram holds more than `rate` messages, even with some jitter.
     """
 
     def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -116,12 +116,22 @@ class Pacer:
         self._refilled = max(self._refilled, now)
         if self._tokens < 1.0:
             return (1.0 - self._tokens) * self.interval
-        if len(self._departures) == self._window_cap and now - self._departures[0] < WINDOW_SECONDS:
-            return WINDOW_SECONDS - (now - self._departures[0])
         self._tokens -= 1.0
-        self._departures.append(now)
         heapq.heappop(self._waiting)
         return 0.0
+
+    async def depart(self) -> None:
+        """Called at the moment a paced request leaves: waits while `rate` requests left in the last window.
+
+        The bucket spaces requests when they are granted a slot; this counts them when they really go,
+        so a request that started late (a busy event loop) cannot bunch up with the next ones.
+        """
+        while True:
+            now = self._clock()
+            if len(self._departures) < self._window_cap or now - self._departures[0] >= WINDOW_SECONDS:
+                self._departures.append(now)
+                return
+            await asyncio.sleep(WINDOW_SECONDS - (now - self._departures[0]))
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive another message (0: now)."""
@@ -161,13 +171,13 @@ class PacedRequests(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         message = counts_as_message(method.__api_method__)
-        if message and not paced.get():
-            chat_id = getattr(method, "chat_id", None)
-            reply = chat_id is not None and chat_id == replying_to.get()
-            if not reply:
+        chat_id = getattr(method, "chat_id", None)
+        if message and not (chat_id is not None and chat_id == replying_to.get()):  # replies go at once
+            if not paced.get():  # the dispatcher took its slot already, in priority order
                 await self._pacer.slot(URGENT)
                 if isinstance(chat_id, int):
                     self._pacer.sent_to(chat_id)
+            await self._pacer.depart()
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as error:

@@ -67,8 +67,9 @@ class LeaseRepository:
             if row.holder == holder and row.process == process:
                 if expires <= now:
                     # our own lease ran out (the database was unreachable for a while): someone may have
-                    # held it since, so this is a new term
-                    return await self._take(conn, row.epoch, name, holder, process, now + ttl, gone=False)
+                    # held it since, so this is a new term. Its predecessor is this very process, whose
+                    # jobs were stopped when its term lapsed: none of its claims is still in flight.
+                    return await self._take(conn, row.epoch, name, holder, process, now + ttl, gone=True)
                 await conn.execute(leases.update().where(leases.c.name == name).values(expires_at=now + ttl))
                 return Lease(name, holder, process, row.epoch, now + ttl)
             gone = row.process is not None and row.holder == holder and is_gone(row.process)
