@@ -38,7 +38,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import DispatchConfig
 from alertbot.dispatch.health import Health, backoff
-from alertbot.dispatch.pacing import BULK, Pacer, paced
+from alertbot.dispatch.pacing import BULK, WINDOW_SECONDS, Pacer, paced
 from alertbot.domain import Broadcast, DeliveryState
 from alertbot.redact import scrub
 from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome
@@ -149,6 +149,10 @@ class BroadcastDispatcher:
 
     async def _resume(self, term: Term) -> None:
         """At the start of a term (or of a restarted dispatcher within one), take back what nobody sends."""
+        if term.epoch > 1:
+            # another holder (or this process before) may have sent in the last second: Telegram counts
+            # those against the token too, so the new term starts one window later
+            self.pacer.pause(WINDOW_SECONDS)
         # answers still waiting to be recorded (the database was away) are not re-queued: they are known
         keep = [o.delivery_id for o in self._outcomes]
         if term.predecessor_gone:  # its process is dead (or was us): none of its claims is still in flight

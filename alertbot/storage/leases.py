@@ -72,7 +72,9 @@ class LeaseRepository:
                     return await self._take(conn, row.epoch, name, holder, process, now + ttl, gone=True)
                 await conn.execute(leases.update().where(leases.c.name == name).values(expires_at=now + ttl))
                 return Lease(name, holder, process, row.epoch, now + ttl)
-            gone = row.process is not None and row.holder == holder and is_gone(row.process)
+            # a holder whose process is known to be dead (on this host) cannot be sending: no need to
+            # wait for its lease to run out, nor for its claims to
+            gone = row.process is not None and is_gone(row.process)
             if expires <= now or gone:
                 return await self._take(conn, row.epoch, name, holder, process, now + ttl, gone=gone)
             return None
