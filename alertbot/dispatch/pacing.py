@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 # Aim a little under the limit: requests leave evenly spaced but reach Telegram with network jitter.
 HEADROOM = 0.98
 # Never more than `rate` requests leave in any window this long: Telegram counts arrivals, and a request
-# may reach it up to (WINDOW - 1) / 2 = 10 ms later or earlier than its neighbours.
-WINDOW_SECONDS = 1.02
+# may reach it up to (WINDOW - 1) / 2 = 15 ms later or earlier than its neighbours.
+WINDOW_SECONDS = 1.03
 PRIVATE_CHAT_SPACING = 1.0
 GROUP_CHAT_SPACING = 3.0  # 20 per minute
 URGENT, BULK = 0, 1
