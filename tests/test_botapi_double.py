@@ -447,16 +447,17 @@ def test_spec_lives_in_the_repository() -> None:
 
 
 def test_in_repo_spec_is_generated_from_the_full_spec(tmp_path: Path) -> None:
-    if not make_spec.DEFAULT_SOURCE.is_file():
-        pytest.skip(f"the full Bot API spec is not at {make_spec.DEFAULT_SOURCE} (not part of a clone)")
-    assert make_spec.build(make_spec.DEFAULT_SOURCE) == SPEC_PATH.read_text(encoding="utf-8"), (
+    source = make_spec.DEFAULT_SOURCE
+    if source is None or not source.is_file():
+        pytest.skip("set ALERTBOT_FULL_BOTAPI_SPEC to the full Bot API spec to check the in-repo copy")
+    assert make_spec.build(source) == SPEC_PATH.read_text(encoding="utf-8"), (
         "tests/botapi/telegram-bot-api.json is out of date: run uv run python -m tests.botapi.make_spec"
     )
     assert make_spec.main(["--check"]) == 0
     output = tmp_path / "spec.json"
     assert make_spec.main(["--output", str(output)]) == 0
     assert SpecChecker(output).spec == SpecChecker().spec
-    full = SpecChecker(make_spec.DEFAULT_SOURCE)  # the full spec works as well, with the same answers
+    full = SpecChecker(source)  # the full spec works as well, with the same answers
     assert all(
         full.fields(name) == {} or full.fields(name).keys() == SpecChecker().fields(name).keys()
         for name in full.methods

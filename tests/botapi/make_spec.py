@@ -10,8 +10,8 @@ Regenerate after updating the full spec, from the repository root::
     uv run python -m tests.botapi.make_spec [PATH_TO_FULL_SPEC]          # write the file
     uv run python -m tests.botapi.make_spec --check [PATH_TO_FULL_SPEC]  # exit 1 if it is out of date
 
-``PATH_TO_FULL_SPEC`` defaults to ``../shared/reference/telegram-bot-api.json`` relative to the
-repository root. The output is deterministic: keys sorted, one method / type per line, so diffs
+``PATH_TO_FULL_SPEC`` (the machine-readable Bot API spec, not part of this repository) defaults to
+``$ALERTBOT_FULL_BOTAPI_SPEC``; the freshness test runs only where that is set. The output is deterministic: keys sorted, one method / type per line, so diffs
 between Bot API versions are readable.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,10 @@ from typing import Any
 __all__ = ["DEFAULT_SOURCE", "OUTPUT", "compact", "main", "render"]
 
 REPO = Path(__file__).resolve().parents[2]
-#: The full specification, kept outside the repository (next to the checkout).
-DEFAULT_SOURCE = REPO.parent / "shared/reference/telegram-bot-api.json"
+#: The full specification, kept outside the repository: named by the environment, never assumed.
+DEFAULT_SOURCE = (
+    Path(os.environ.get("ALERTBOT_FULL_BOTAPI_SPEC", "")) if os.environ.get("ALERTBOT_FULL_BOTAPI_SPEC") else None
+)
 #: The compact copy checked into the repository.
 OUTPUT = Path(__file__).resolve().with_name("telegram-bot-api.json")
 
@@ -104,11 +107,12 @@ def build(source: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE, help="the full spec (JSON)")
+    parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE,
+                        help="the full spec (JSON); default $ALERTBOT_FULL_BOTAPI_SPEC")  # fmt: skip
     parser.add_argument("--output", type=Path, default=OUTPUT, help=f"where to write (default: {OUTPUT})")
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the output is out of date")
     args = parser.parse_args(argv)
-    if not args.source.is_file():
+    if args.source is None or not args.source.is_file():
         print(f"full Bot API spec not found at {args.source}", file=sys.stderr)
         return 2
     text = build(args.source)
