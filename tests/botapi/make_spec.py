@@ -11,7 +11,8 @@ Regenerate after updating the full spec, from the repository root::
     uv run python -m tests.botapi.make_spec --check [PATH_TO_FULL_SPEC]  # exit 1 if it is out of date
 
 ``PATH_TO_FULL_SPEC`` (the machine-readable Bot API spec, not part of this repository) defaults to
-``$ALERTBOT_FULL_BOTAPI_SPEC``; the freshness test runs only where that is set. The output is deterministic: keys sorted, one method / type per line, so diffs
+``$ALERTBOT_FULL_BOTAPI_SPEC``; the freshness test runs only where that is set.
+The output is deterministic: keys sorted, one method / type per line, so diffs
 between Bot API versions are readable.
 """
 
