@@ -152,7 +152,7 @@ class BroadcastDispatcher:
         if term.epoch > 1:
             # another holder (or this process before) may have sent in the last second: Telegram counts
             # those against the token too, so the new term starts one window later
-            self.pacer.pause(WINDOW_SECONDS)
+            self.pacer.hold(WINDOW_SECONDS)
         # answers still waiting to be recorded (the database was away) are not re-queued: they are known
         keep = [o.delivery_id for o in self._outcomes]
         if term.predecessor_gone:  # its process is dead (or was us): none of its claims is still in flight
@@ -190,13 +190,12 @@ class BroadcastDispatcher:
                     continue
                 broadcast = await self._broadcast(delivery.broadcast_id)
                 await self._in_flight.acquire()
-                waited_from = time.monotonic()
-                if not await self._until_stopped(self.pacer.slot(BULK)):
+                if not await self._until_stopped(self._departure()):
                     self._in_flight.release()
                     break
-                if time.monotonic() - waited_from > WITHDRAWN_CHECK_SECONDS and not (
-                    term.valid() and await self._still_held(claimed, index, term, force=True)
-                ):  # a long wait (a 429 pause): look again before sending
+                # the wait may have been long (a 429 pause) or a withdrawal announced meanwhile: look again
+                # (from memory unless the last look is 0.2 s old or a withdrawal was announced since)
+                if not (term.valid() and await self._still_held(claimed, index, term)):
                     self._in_flight.release()
                     if not term.valid():
                         break
@@ -221,10 +220,16 @@ class BroadcastDispatcher:
     def _give_back(self, unsent: list[Claimed]) -> None:
         self._outcomes.extend(self._outcome(d, DeliveryState.PENDING, count=False) for d in unsent)
 
-    async def _still_held(self, claimed: list[Claimed], index: int, term: Term, *, force: bool = False) -> bool:
-        """Is claimed[index] still ours to send? Looked up for the rest of the batch at most every 0.2 s."""
+    async def _departure(self) -> None:
+        """The token's next bulk slot, then its one-second window: the request leaves right after this."""
+        await self.pacer.slot(BULK)
+        await self.pacer.depart()
+
+    async def _still_held(self, claimed: list[Claimed], index: int, term: Term) -> bool:
+        """Is claimed[index] still ours to send? Looked up for the rest of the batch at most every 0.2 s,
+        and at once after this process announced a withdrawal (`withdrawn`)."""
         now = time.monotonic()
-        if force or now - self._checked_at >= WITHDRAWN_CHECK_SECONDS:
+        if now - self._checked_at >= WITHDRAWN_CHECK_SECONDS:
             self._held = await self._repo.still_claimed([d.id for d in claimed[index:]], term.epoch)
             self._checked_at = now
         return claimed[index].id in self._held
@@ -255,7 +260,7 @@ class BroadcastDispatcher:
         return broadcast
 
     async def _send(self, delivery: Claimed, broadcast: Broadcast) -> None:
-        paced.set(True)  # this task's context only: the slot was taken in _send_batch
+        paced.set(True)  # this task's context only: slot and window were taken in _send_batch
         try:
             text = broadcast.texts.get(delivery.language) or next(iter(broadcast.texts.values()))
             message = await self._bot.send_message(

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 # Aim a little under the limit: requests leave evenly spaced but reach Telegram with network jitter.
 HEADROOM = 0.98
 # Never more than `rate` requests leave in any window this long: Telegram counts arrivals, and a request
-# may reach it up to (WINDOW - 1) / 2 = 15 ms later or earlier than its neighbours.
-WINDOW_SECONDS = 1.03
+# may reach it up to (WINDOW - 1) / 2 = 10 ms later or earlier than its neighbours.
+WINDOW_SECONDS = 1.02
 PRIVATE_CHAT_SPACING = 1.0
 GROUP_CHAT_SPACING = 3.0  # 20 per minute
 URGENT, BULK = 0, 1
@@ -44,7 +44,7 @@ URGENT, BULK = 0, 1
 replying_to: contextvars.ContextVar[int | None] = contextvars.ContextVar("alertbot_replying_to", default=None)
 """The chat whose update is being handled: requests to it are replies, sent without waiting."""
 paced: contextvars.ContextVar[bool] = contextvars.ContextVar("alertbot_paced", default=False)
-"""Set by the dispatcher around a send for which it already took a slot."""
+"""Set by the dispatcher around a send for which it already took a slot and passed `Pacer.depart`."""
 
 
 class Pacer:
@@ -75,11 +75,15 @@ class Pacer:
         self.paused_seconds = 0.0  # total time paused by 429s (for status and metrics)
 
     def pause(self, seconds: float) -> None:
-        """Telegram said 429: nobody sends until `seconds` from now."""
+        """Telegram said 429: nobody sends until `seconds` from now (counted in `paused_seconds`)."""
         until = self._clock() + seconds
         if until > self._paused_until:
             self.paused_seconds += until - max(self._paused_until, self._clock())
-            self._paused_until = until
+        self.hold(seconds)
+
+    def hold(self, seconds: float) -> None:
+        """Nobody sends until `seconds` from now (a wait of ours, not Telegram's: not counted as paused)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     @property
     def paused_for(self) -> float:
@@ -172,11 +176,11 @@ class PacedRequests(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         message = counts_as_message(method.__api_method__)
         chat_id = getattr(method, "chat_id", None)
-        if message and not (chat_id is not None and chat_id == replying_to.get()):  # replies go at once
-            if not paced.get():  # the dispatcher took its slot already, in priority order
-                await self._pacer.slot(URGENT)
-                if isinstance(chat_id, int):
-                    self._pacer.sent_to(chat_id)
+        reply = chat_id is not None and chat_id == replying_to.get()  # replies go at once
+        if message and not reply and not paced.get():  # (the dispatcher took slot and window already)
+            await self._pacer.slot(URGENT)
+            if isinstance(chat_id, int):
+                self._pacer.sent_to(chat_id)
             await self._pacer.depart()
         try:
             return await make_request(bot, method)
