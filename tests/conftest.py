@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,15 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
+from tests import stalls
 from tests.botapi import FakeBotAPI
 from tests.harness import Person, fresh_postgres, make_config, running_bot
+
+
+@pytest.fixture(autouse=True)
+def _quiet_collector() -> Iterator[None]:
+    """No full collection of the suite's heap while a test runs (see tests/stalls.py)."""
+    yield from stalls.quiet_collector()
 
 
 @pytest.fixture

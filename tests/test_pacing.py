@@ -9,6 +9,7 @@ from pathlib import Path
 
 from alertbot.dispatch.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer
 from alertbot.services.alerts import AlertDraft
+from tests import stalls
 from tests.botapi import FakeBotAPI
 from tests.botapi.state import ApiError, max_in_window
 from tests.harness import Person, make_config, running_bot, seed_residents, wait_until_done
@@ -72,7 +73,7 @@ async def test_progress_edits_and_reports_share_the_token_pace_with_the_broadcas
     edits = len(api.calls("editMessageText"))
     print(f"{edits} progress edits; max {api.max_in_window()} counted requests in a second; {api.rate_limited} 429s")
     assert edits >= 3, "the test needs progress edits during the broadcast"
-    assert api.rate_limited == 0
+    assert api.rate_limited == 0, stalls.describe()
     assert api.max_in_window() <= 30
 
 
