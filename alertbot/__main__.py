@@ -1,5 +1,5 @@
 """`python -m alertbot` runs the command line."""
 
-from alertbot.cli import main
+from alertbot.cli.main import main
 
 main()

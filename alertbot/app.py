@@ -17,15 +17,15 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import AppConfig
-from alertbot.dispatch.dispatcher import BroadcastDispatcher
-from alertbot.dispatch.leadership import Leadership
-from alertbot.dispatch.pacing import MarkReplies, PacedRequests, Pacer
-from alertbot.dispatch.progress import ProgressReporter
-from alertbot.domain import Broadcast
-from alertbot.i18n import Translator
-from alertbot.scheduling.campaigns import CampaignService
-from alertbot.scheduling.runner import CampaignScheduler
+from alertbot.content.i18n import Translator
+from alertbot.content.templates import MessageTemplates
+from alertbot.core.domain import Broadcast
+from alertbot.delivery.leadership import Leadership
+from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
+from alertbot.delivery.scheduler import CampaignScheduler
+from alertbot.delivery.sender import BroadcastDispatcher
 from alertbot.services.alerts import AlertService
+from alertbot.services.campaigns import CampaignService
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
@@ -38,7 +38,7 @@ from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.keyboards import campaign_ack_keyboard
-from alertbot.templates import MessageTemplates
+from alertbot.telegram.reporter import ProgressReporter
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ async def build_application(config: AppConfig) -> Application:
             return None
         return campaign_ack_keyboard(translator, "zh" if language == "zh" else "en", broadcast.occurrence_id)
 
-    # one pace for every request the bot makes to its token (see alertbot.dispatch.pacing)
+    # one pace for every request the bot makes to its token (see alertbot.delivery.pacing)
     pacer = Pacer(config.dispatch.rate)
     bot.session.middleware(PacedRequests(pacer))
     dispatcher.update.outer_middleware(MarkReplies())

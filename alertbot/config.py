@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from alertbot.errors import ConfigError
+from alertbot.core.errors import ConfigError
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -207,7 +207,7 @@ class CampaignConfig(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from alertbot.scheduling.cron import parse_cron
+        from alertbot.core.cron import parse_cron
 
         parse_cron(value, ZoneInfo("UTC"))
         return value
@@ -215,7 +215,7 @@ class CampaignConfig(Section):
     @field_validator("audience")
     @classmethod
     def _audience(cls, value: str) -> str:
-        from alertbot.domain import Audience
+        from alertbot.core.domain import Audience
 
         return str(Audience.parse(value))
 

@@ -21,7 +21,7 @@ import pytest
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
-from alertbot.domain import BusinessCategory, SubscriberKind
+from alertbot.core.domain import BusinessCategory, SubscriberKind
 from alertbot.storage import Database
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 from tests.botapi import FakeBotAPI

@@ -17,7 +17,7 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig, load_config
-from alertbot.domain import BroadcastStatus
+from alertbot.core.domain import BroadcastStatus
 from tests.botapi import FakeBotAPI
 from tests.harness import EXAMPLE_CONFIG, Person, make_config
 

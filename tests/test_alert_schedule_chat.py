@@ -18,7 +18,7 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
-from alertbot.domain import BroadcastStatus
+from alertbot.core.domain import BroadcastStatus
 from alertbot.services.alerts import ScheduleError
 from tests.botapi import FakeBotAPI
 from tests.harness import Person, delivery_rows, make_config

@@ -18,9 +18,9 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
-from alertbot.domain import BusinessCategory
-from alertbot.scheduling.campaigns import CampaignError
+from alertbot.core.domain import BusinessCategory
 from alertbot.services.alerts import AlertDraft
+from alertbot.services.campaigns import CampaignError
 from tests.botapi import FakeBotAPI
 from tests.harness import (
     Person,

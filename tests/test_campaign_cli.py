@@ -10,7 +10,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from alertbot.domain import BusinessCategory
+from alertbot.core.domain import BusinessCategory
 from alertbot.storage import Database
 from tests.botapi import FakeBotAPI
 from tests.harness import REPO, make_config, process_environment, running_bot, seed_business, write_config

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from alertbot.app import Services, build_services
 from alertbot.config import AppConfig
-from alertbot.domain import BusinessCategory
+from alertbot.core.domain import BusinessCategory
 from alertbot.services.alerts import AlertDraft
 from alertbot.storage.tables import campaign_occurrences, deliveries
 from tests.botapi import FakeBotAPI
@@ -200,7 +200,7 @@ async def test_quiet_hours_defer_reminders_but_not_warnings(services: Services) 
     late_evening = local(2026, 12, 4, 23, 0)
     await services.subscriptions.set_quiet_hours(101, "zh", None)  # this person wants no quiet hours
     await services.subscriptions.set_quiet_hours(
-        102, "zh", __import__("alertbot.scheduling.quiet").scheduling.quiet.QuietHours.parse("23:30-06:00")
+        102, "zh", __import__("alertbot.core.quiet").scheduling.quiet.QuietHours.parse("23:30-06:00")
     )
     result = await services.campaigns.fire("winter_co", late_evening)
     assert result.broadcast is not None
@@ -274,7 +274,7 @@ async def test_a_warning_overtakes_a_campaign_in_progress(api: FakeBotAPI, backe
 
 
 async def test_campaign_with_unknown_template_is_a_config_error(api: FakeBotAPI, db_path: Path) -> None:
-    from alertbot.errors import ConfigError
+    from alertbot.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"campaigns\[0\]\.template"):
         await build_services(config_with(api, db_path, WEEKLY_CO | {"template": "gas_leak"}))

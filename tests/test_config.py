@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from alertbot.config import AppConfig, load_config
-from alertbot.errors import ConfigError
+from alertbot.core.errors import ConfigError
 
 DISTRICT = '[[districts]]\nid = "a"\nname = { zh = "甲", en = "A" }\n'
 OFFICIAL = '[[officials]]\ntelegram_id = 1\nname = "Duty officer"\n'

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alertbot.app import build_services
 from alertbot.config import load_config
-from alertbot.domain import BroadcastStatus
+from alertbot.core.domain import BroadcastStatus
 from alertbot.services.alerts import AlertDraft
 from alertbot.storage import Database
 from tests.botapi import FakeBotAPI

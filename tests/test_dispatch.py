@@ -17,8 +17,8 @@ import pytest
 
 from alertbot.app import build_services
 from alertbot.config import load_config
-from alertbot.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
-from alertbot.errors import ConfigError
+from alertbot.core.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
+from alertbot.core.errors import ConfigError
 from alertbot.services.alerts import AlertDraft, ApprovalError
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers

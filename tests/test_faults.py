@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
-from alertbot.domain import Severity
+from alertbot.core.domain import Severity
 from alertbot.services.alerts import AlertDraft
 from alertbot.storage import Database
 from tests import stalls
@@ -486,7 +486,7 @@ async def test_a_cli_whose_clock_runs_10_minutes_ahead_does_not_delay_a_warning(
 
 async def test_a_second_live_instance_with_the_same_name_is_refused(api: FakeBotAPI, backend_url: str) -> None:
     from alertbot.app import build_application
-    from alertbot.errors import DuplicateInstanceError
+    from alertbot.core.errors import DuplicateInstanceError
 
     config = bot_config(api, backend_url, instance="bot-a", lease_ttl="1s")
     async with running_bot(config):

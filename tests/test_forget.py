@@ -21,7 +21,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, MemoryStorageRecord
 
 from alertbot.app import Application, Services, build_services
 from alertbot.config import AppConfig
-from alertbot.domain import BusinessCategory, DeliveryState
+from alertbot.core.domain import BusinessCategory, DeliveryState
 from alertbot.services.alerts import AlertDraft
 from alertbot.storage import Database
 from alertbot.storage.broadcasts import Claimed, Outcome

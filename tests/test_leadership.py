@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from alertbot.app import build_services
-from alertbot.dispatch.health import Health
-from alertbot.dispatch.leadership import Leadership, Term
-from alertbot.domain import DeliveryState
+from alertbot.core.domain import DeliveryState
+from alertbot.delivery.health import Health
+from alertbot.delivery.leadership import Leadership, Term
 from alertbot.storage import Database
 from alertbot.storage.broadcasts import BroadcastRepository, Outcome
 from alertbot.storage.instances import InstanceRepository

@@ -18,8 +18,8 @@ from jinja2 import meta
 from markupsafe import escape
 
 from alertbot.config import LANGUAGES, Language
-from alertbot.telegram_html import check_telegram_html
-from alertbot.templates import (
+from alertbot.content.telegram_html import check_telegram_html
+from alertbot.content.templates import (
     FOLLOW_UP_VARIABLES,
     MESSAGES_DIR,
     SYSTEM_SAMPLES,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from alertbot.dispatch.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer
+from alertbot.delivery.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer
 from alertbot.services.alerts import AlertDraft
 from tests import stalls
 from tests.botapi import FakeBotAPI

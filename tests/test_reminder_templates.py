@@ -15,9 +15,9 @@ import pytest
 from markupsafe import escape
 
 from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language, load_config
-from alertbot.scheduling.cron import parse_cron
-from alertbot.telegram_html import check_telegram_html
-from alertbot.templates import MESSAGES_DIR, SYSTEM_SAMPLES, SYSTEM_VARIABLES, MessageTemplates, TemplateSpec
+from alertbot.content.telegram_html import check_telegram_html
+from alertbot.content.templates import MESSAGES_DIR, SYSTEM_SAMPLES, SYSTEM_VARIABLES, MessageTemplates, TemplateSpec
+from alertbot.core.cron import parse_cron
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = MessageTemplates()

@@ -8,7 +8,7 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
-from alertbot.domain import BusinessCategory, SubscriberKind
+from alertbot.core.domain import BusinessCategory, SubscriberKind
 from tests.botapi import FakeBotAPI
 from tests.harness import Person, fresh_postgres, make_config, running_bot
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from alertbot.config import AppConfig
-from alertbot.domain import Severity
-from alertbot.i18n import Translator
+from alertbot.content.i18n import Translator
+from alertbot.core.domain import Severity
 from alertbot.services.alerts import AlertDraft
 from alertbot.telegram import commands
 from tests.botapi import ApiError, FakeBotAPI

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from alertbot.domain import BusinessCategory, SubscriberKind
+from alertbot.core.domain import BusinessCategory, SubscriberKind
 from alertbot.storage import Database
 from alertbot.storage.database import alembic_config
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from alertbot.config import LANGUAGES
-from alertbot.errors import UnknownDistrictError
-from alertbot.i18n import Translator, language_for
+from alertbot.content.i18n import Translator, language_for
+from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.content.templates import SYSTEM_SAMPLES, MessageTemplates, TemplateProblem
+from alertbot.core.errors import UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.middlewares import TokenBuckets
-from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.templates import SYSTEM_SAMPLES, MessageTemplates, TemplateProblem
 from tests.harness import EXAMPLE_CONFIG
 
 
@@ -94,7 +94,7 @@ def test_token_bucket() -> None:
 def test_logs_mask_the_token(capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from alertbot.logs import configure_logging
+    from alertbot.core.logs import configure_logging
 
     token = "123456:SECRET-token-value"
     configure_logging("INFO", secrets=[token])
@@ -114,7 +114,7 @@ def test_cron_weekdays_are_standard_and_the_trigger_always_advances() -> None:
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from alertbot.scheduling.cron import CronError, parse_cron
+    from alertbot.core.cron import CronError, parse_cron
 
     shanghai = ZoneInfo("Asia/Shanghai")
     sunday = datetime(2026, 11, 29, 12, 0, tzinfo=shanghai)
@@ -137,7 +137,7 @@ def test_quiet_hours_windows() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from alertbot.scheduling.quiet import QuietHours, QuietHoursError
+    from alertbot.core.quiet import QuietHours, QuietHoursError
 
     zone = ZoneInfo("Asia/Shanghai")
     night = QuietHours.parse("22:00-07:00")

@@ -16,7 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from alertbot.config import LANGUAGES, AppConfig, Language, OfficialConfig
-from alertbot.domain import (
+from alertbot.content.i18n import Translator
+from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.content.templates import MessageTemplates, TemplateProblem, TemplateSpec
+from alertbot.core.domain import (
     PRIORITY,
     Audience,
     Broadcast,
@@ -25,15 +28,12 @@ from alertbot.domain import (
     DeliveryCounts,
     Severity,
 )
-from alertbot.errors import AppError, UnknownDistrictError
-from alertbot.i18n import Translator
+from alertbot.core.errors import AppError, UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast, utcnow
-from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.templates import MessageTemplates, TemplateProblem, TemplateSpec
 
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
 SENT_IN_ERROR = "sent_in_error"

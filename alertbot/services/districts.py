@@ -6,7 +6,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from alertbot.config import DistrictConfig, Language
-from alertbot.errors import UnknownDistrictError
+from alertbot.core.errors import UnknownDistrictError
 
 # Suffixes people often leave off or add: "和平" for 和平区, "Heping District" for Heping.
 _OPTIONAL_SUFFIXES = ("district", "county", "city", "新区", "区", "县", "市")

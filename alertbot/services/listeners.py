@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from alertbot.domain import Broadcast
+from alertbot.core.domain import Broadcast
 
 Listener = Callable[[Broadcast], Awaitable[None] | None]
 

@@ -7,9 +7,9 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from alertbot.config import Language
-from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
-from alertbot.errors import AppError, UnknownDistrictError
-from alertbot.scheduling.quiet import QuietHours
+from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
+from alertbot.core.errors import AppError, UnknownDistrictError
+from alertbot.core.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory
 from alertbot.storage.batching import GroupCommit
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository

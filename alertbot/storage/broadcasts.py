@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.config import Language
-from alertbot.domain import (
+from alertbot.core.domain import (
     Audience,
     Broadcast,
     BroadcastKind,
@@ -26,7 +26,7 @@ from alertbot.domain import (
     DeliveryState,
     Severity,
 )
-from alertbot.redact import scrub
+from alertbot.core.redact import scrub
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.subscribers import FORGOTTEN_CHAT_BASE
 from alertbot.storage.tables import broadcasts, campaign_acks, deliveries, subscribers, subscriptions

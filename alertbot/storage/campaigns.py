@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertbot.domain import DeliveryState
+from alertbot.core.domain import DeliveryState
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import (
     campaign_acks,

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from alertbot.domain import Audience, BusinessCategory, Severity, SubscriberKind
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
+from alertbot.content.templates import TemplateSpec
+from alertbot.core.domain import Audience, BusinessCategory, Severity, SubscriberKind
 from alertbot.services.alerts import Preview
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import ALL_DISTRICTS
@@ -30,7 +31,6 @@ from alertbot.telegram.callbacks import (
     AlertSkip,
     AlertTemplateChoice,
 )
-from alertbot.templates import TemplateSpec
 
 CHECKED = "✅ "
 

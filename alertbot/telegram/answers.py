@@ -6,8 +6,8 @@ from typing import Any
 
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.i18n import Texts
-from alertbot.telegram_html import utf16_length
+from alertbot.content.i18n import Texts
+from alertbot.content.telegram_html import utf16_length
 
 CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
-from alertbot.domain import BusinessCategory, Severity, SubscriberKind
+from alertbot.core.domain import BusinessCategory, Severity, SubscriberKind
 
 
 class KindChoice(CallbackData, prefix="kind"):

@@ -16,8 +16,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from alertbot.config import CampaignConfig, SeasonWindow
-from alertbot.i18n import Texts
-from alertbot.scheduling.campaigns import CampaignView
+from alertbot.content.i18n import Texts
+from alertbot.services.campaigns import CampaignView
 from alertbot.telegram.callbacks import (
     CampaignPause,
     CampaignPreview,

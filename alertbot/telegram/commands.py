@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from alertbot.config import LANGUAGES, Language
-from alertbot.i18n import Translator
+from alertbot.content.i18n import Translator
 from alertbot.services.officials import OfficialDirectory
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from alertbot.config import AppConfig
-from alertbot.i18n import Translator, language_for
+from alertbot.content.i18n import Translator, language_for
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from alertbot.config import AppConfig
-from alertbot.i18n import Translator
+from alertbot.content.i18n import Translator
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram import errors, handlers

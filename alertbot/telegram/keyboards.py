@@ -8,8 +8,8 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from alertbot.config import LANGUAGES, Language
-from alertbot.domain import BusinessCategory, SubscriberKind
-from alertbot.i18n import Texts, Translator
+from alertbot.content.i18n import Texts, Translator
+from alertbot.core.domain import BusinessCategory, SubscriberKind
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.callbacks import (
     CampaignAck,

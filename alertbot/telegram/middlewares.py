@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import Language
-from alertbot.i18n import Texts, Translator, language_for
+from alertbot.content.i18n import Texts, Translator, language_for
 from alertbot.services.subscriptions import SubscriptionService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

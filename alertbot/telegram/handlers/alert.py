@@ -29,8 +29,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import LANGUAGES, AppConfig
-from alertbot.domain import Audience, Severity, SubscriberKind
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
+from alertbot.core.domain import Audience, Severity, SubscriberKind
 from alertbot.services.alerts import (
     MAX_VARIABLE_LENGTH,
     TIME_FORMAT,

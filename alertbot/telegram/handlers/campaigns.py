@@ -20,11 +20,12 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMark
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, OfficialConfig
-from alertbot.domain import Audience
-from alertbot.i18n import Texts
-from alertbot.scheduling.campaigns import Acknowledgement, CampaignError, CampaignService, CampaignView
-from alertbot.scheduling.quiet import QuietHours, QuietHoursError
+from alertbot.content.i18n import Texts
+from alertbot.content.telegram_html import MAX_TEXT_LENGTH, utf16_length
+from alertbot.core.domain import Audience
+from alertbot.core.quiet import QuietHours, QuietHoursError
 from alertbot.services.alerts import AlertError, AlertService
+from alertbot.services.campaigns import Acknowledgement, CampaignError, CampaignService, CampaignView
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.alert_keyboards import audience_label
@@ -48,7 +49,6 @@ from alertbot.telegram.campaign_keyboards import (
     text_table,
 )
 from alertbot.telegram.formatting import district_names
-from alertbot.telegram_html import MAX_TEXT_LENGTH, utf16_length
 
 PRIVATE = F.chat.type == ChatType.PRIVATE
 CAMPAIGNS_PER_MESSAGE = 8  # 3 buttons each; a page stays far below Telegram's 4096 characters

@@ -8,8 +8,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.errors import UnknownDistrictError
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
+from alertbot.core.errors import UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.callbacks import DistrictToggle, PickerDone, PickerMode, UnsubscribeAll

@@ -10,7 +10,7 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
 
 
 async def group_command(message: Message, l10n: Texts) -> None:

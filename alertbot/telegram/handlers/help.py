@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.formatting import district_names

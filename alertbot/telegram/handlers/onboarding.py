@@ -7,8 +7,8 @@ from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from alertbot.domain import BUSINESS_NAME_MAX, BusinessCategory, SubscriberKind
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
+from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, SubscriberKind
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import InvalidBusinessNameError, SubscriptionService
 from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode

@@ -13,8 +13,8 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, Message
 
 from alertbot.config import LANGUAGES, AppConfig, Language
-from alertbot.domain import Subscriber, SubscriberKind
-from alertbot.i18n import Texts
+from alertbot.content.i18n import Texts
+from alertbot.core.domain import Subscriber, SubscriberKind
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService

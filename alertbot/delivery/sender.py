@@ -37,10 +37,10 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import DispatchConfig
-from alertbot.dispatch.health import Health, backoff
-from alertbot.dispatch.pacing import BULK, WINDOW_SECONDS, Pacer, paced
-from alertbot.domain import Broadcast, DeliveryState
-from alertbot.redact import scrub
+from alertbot.core.domain import Broadcast, DeliveryState
+from alertbot.core.redact import scrub
+from alertbot.delivery.health import Health, backoff
+from alertbot.delivery.pacing import BULK, WINDOW_SECONDS, Pacer, paced
 from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ T = TypeVar("T")
 
 
 class Term(Protocol):
-    """The dispatch lease as this instance holds it (see `alertbot.dispatch.leadership`)."""
+    """The dispatch lease as this instance holds it (see `alertbot.delivery.leadership`)."""
 
     epoch: int
     predecessor_gone: bool

@@ -2,7 +2,7 @@
 
 Telegram errors can carry the request URL (`/bot<token>/sendMessage`) or a proxy's whole HTML page;
 `scrub()` turns any such text into a short plain line that fits a bounded column and never holds the
-token. (Log records are masked separately, in `alertbot.logs`.)
+token. (Log records are masked separately, in `alertbot.core.logs`.)
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alertbot.scheduling.campaigns import CampaignService
+from alertbot.services.campaigns import CampaignService
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from alertbot.config import AppConfig
-from alertbot.dispatch.leadership import LEASE_NAME
-from alertbot.domain import PRIORITY
+from alertbot.core.domain import PRIORITY
+from alertbot.delivery.leadership import LEASE_NAME
 from alertbot.storage import Database
 from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.instances import InstanceRepository

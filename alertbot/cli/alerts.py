@@ -19,11 +19,11 @@ import click
 
 from alertbot.app import Services, build_services
 from alertbot.config import LANGUAGES, AppConfig, Language, parse_duration
-from alertbot.domain import Audience, BroadcastStatus, Severity
-from alertbot.errors import AppError
+from alertbot.content.templates import MessageTemplates
+from alertbot.core.domain import Audience, BroadcastStatus, Severity
+from alertbot.core.errors import AppError
 from alertbot.services.alerts import AlertDraft, AlertError, DeliveryReport
 from alertbot.storage.broadcasts import utcnow
-from alertbot.templates import MessageTemplates
 
 OFFICIAL_ENV = "ALERTBOT_OFFICIAL_ID"
 WAIT_POLL_SECONDS = 0.5

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language
-from alertbot.errors import AppError
+from alertbot.core.errors import AppError
 from alertbot.services.officials import ALL_DISTRICTS
 
 if TYPE_CHECKING:  # the bot's modules take seconds to load: a mistyped campaign id is answered at once
     from alertbot.app import Services
-    from alertbot.scheduling.campaigns import CampaignView
+    from alertbot.services.campaigns import CampaignView
 
 T = TypeVar("T")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -143,8 +143,8 @@ def preview_command(config: AppConfig, campaign_id: str, language: Language | No
 
 def run_command(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
     campaign = _campaign(config, campaign_id)
-    from alertbot.cli_alerts import _official_id  # the same --as / $ALERTBOT_OFFICIAL_ID rule as `alert send`
-    from alertbot.scheduling.campaigns import CampaignError
+    from alertbot.cli.alerts import _official_id  # the same --as / $ALERTBOT_OFFICIAL_ID rule as `alert send`
+    from alertbot.services.campaigns import CampaignError
 
     actor = _official_id(config, official)
 

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from alertbot.config import CONFIG_ENV, TOKEN_ENV, AppConfig, load_config
-from alertbot.errors import AppError
-from alertbot.logs import configure_logging
+from alertbot.core.errors import AppError
+from alertbot.core.logs import configure_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,7 +81,7 @@ def run(config: AppConfig, log_level: str) -> None:
 @config_option
 def check(config: AppConfig) -> None:
     """Validate the config and render every message template in both languages with sample values."""
-    from alertbot.templates import MessageTemplates
+    from alertbot.content.templates import MessageTemplates
 
     try:
         templates = MessageTemplates()
@@ -106,7 +106,7 @@ def status(config: AppConfig, as_json: bool) -> None:
 
     Exit code 1 when deliveries wait and no instance dispatches them.
     """
-    from alertbot.cli_status import status_command
+    from alertbot.cli.status import status_command
 
     status_command(config, as_json)
 
@@ -138,7 +138,7 @@ def db_upgrade(config: AppConfig) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def templates(config: AppConfig, as_json: bool) -> None:
     """List the message templates with their variables."""
-    from alertbot.cli_alerts import templates_command
+    from alertbot.cli.alerts import templates_command
 
     templates_command(as_json, config.bot.default_language)
 
@@ -167,7 +167,7 @@ def alert() -> None:
               help="Send later: 18:30, 12-01 08:00 or 2026-12-01 08:00 (bot time zone).")  # fmt: skip
 def alert_send(config: AppConfig, **options: Any) -> None:
     """Validate, preview and queue a warning; a running bot sends it."""
-    from alertbot.cli_alerts import send_command
+    from alertbot.cli.alerts import send_command
 
     send_command(config, **options)
 
@@ -178,7 +178,7 @@ def alert_send(config: AppConfig, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def alert_status(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
     """The delivery report of a broadcast."""
-    from alertbot.cli_alerts import status_command
+    from alertbot.cli.alerts import status_command
 
     status_command(config, broadcast_id, as_json)
 
@@ -191,7 +191,7 @@ def alert_status(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
 )
 def alert_cancel(config: AppConfig, broadcast_id: int, official: int | None) -> None:
     """Stop a broadcast: messages not yet sent are not sent."""
-    from alertbot.cli_alerts import cancel_command
+    from alertbot.cli.alerts import cancel_command
 
     cancel_command(config, broadcast_id, official)
 
@@ -202,7 +202,7 @@ def alert_cancel(config: AppConfig, broadcast_id: int, official: int | None) -> 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def audit(config: AppConfig, since: str | None, as_json: bool) -> None:
     """Print the audit log of officials' actions."""
-    from alertbot.cli_alerts import audit_command
+    from alertbot.cli.alerts import audit_command
 
     audit_command(config, since, as_json)
 
@@ -217,7 +217,7 @@ def campaigns() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def campaigns_list(config: AppConfig, as_json: bool) -> None:
     """Each campaign: schedule, season, audience, state, next and last run, delivered and confirmed."""
-    from alertbot.cli_campaigns import list_command
+    from alertbot.cli.campaigns import list_command
 
     list_command(config, as_json)
 
@@ -228,7 +228,7 @@ def campaigns_list(config: AppConfig, as_json: bool) -> None:
 @click.option("--language", type=click.Choice(["zh", "en"]), default=None, help="Only this language's text.")
 def campaigns_preview(config: AppConfig, campaign_id: str, language: str | None) -> None:
     """Print the reminder exactly as the campaign would send it now."""
-    from alertbot.cli_campaigns import preview_command
+    from alertbot.cli.campaigns import preview_command
 
     preview_command(config, campaign_id, "zh" if language == "zh" else "en" if language == "en" else None)
 
@@ -241,6 +241,6 @@ def campaigns_preview(config: AppConfig, campaign_id: str, language: str | None)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def campaigns_run(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
     """Send an occurrence now, outside the schedule (audited); a running bot delivers it."""
-    from alertbot.cli_campaigns import run_command
+    from alertbot.cli.campaigns import run_command
 
     run_command(config, campaign_id, official, yes)

@@ -16,10 +16,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alertbot.config import LANGUAGES, Language
-from alertbot.errors import AppError
-from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.core.errors import AppError
 
-MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
+# the top-level messages/ of a checkout, or the copy shipped inside the wheel (alertbot/messages)
+_PACKAGED_MESSAGES = Path(__file__).resolve().parent.parent / "messages"
+MESSAGES_DIR = (
+    _PACKAGED_MESSAGES if _PACKAGED_MESSAGES.is_dir() else Path(__file__).resolve().parent.parent.parent / "messages"
+)
 TEMPLATE_SUFFIX = ".j2"
 
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from alertbot.dispatch.health import Health, backoff
-from alertbot.errors import DuplicateInstanceError
+from alertbot.core.errors import DuplicateInstanceError
+from alertbot.delivery.health import Health, backoff
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 

@@ -18,11 +18,13 @@ from typing import Literal
 from apscheduler.triggers.cron import CronTrigger
 
 from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language
-from alertbot.domain import REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind
-from alertbot.errors import AppError, ConfigError
-from alertbot.i18n import Translator
-from alertbot.scheduling.cron import parse_cron
-from alertbot.scheduling.quiet import QuietHours
+from alertbot.content.i18n import Translator
+from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.content.templates import MessageTemplates, TemplateProblem
+from alertbot.core.cron import parse_cron
+from alertbot.core.domain import REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind
+from alertbot.core.errors import AppError, ConfigError
+from alertbot.core.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
@@ -31,8 +33,6 @@ from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcas
 from alertbot.storage.campaigns import CampaignCounts, CampaignRepository, Occurrence
 from alertbot.storage.database import Database
 from alertbot.storage.tables import broadcasts as broadcasts_table
-from alertbot.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.templates import MessageTemplates, TemplateProblem
 
 log = logging.getLogger(__name__)
 

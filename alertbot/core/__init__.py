@@ -1,0 +1,1 @@
+"""The innermost layer: domain types, errors, clocks and pure time rules. Imports nothing of alertbot."""

@@ -1,1 +1,0 @@
-"""Seasonal reminder campaigns: cron schedules, exactly-once occurrences, quiet hours, acknowledgements."""
