@@ -17,82 +17,20 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import AppConfig
-from alertbot.content.i18n import Translator
-from alertbot.content.templates import MessageTemplates
 from alertbot.core.domain import Broadcast
 from alertbot.delivery.leadership import Leadership
 from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.delivery.scheduler import CampaignScheduler
 from alertbot.delivery.sender import BroadcastDispatcher
-from alertbot.services.alerts import AlertService
-from alertbot.services.campaigns import CampaignService
-from alertbot.services.districts import DistrictDirectory
-from alertbot.services.officials import OfficialDirectory
-from alertbot.services.subscriptions import SubscriptionService
+from alertbot.services.container import Services, build_services
 from alertbot.storage import Database
-from alertbot.storage.audit import AuditLog
-from alertbot.storage.broadcasts import BroadcastRepository
-from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
-from alertbot.storage.subscribers import SubscriberRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.keyboards import campaign_ack_keyboard
 from alertbot.telegram.reporter import ProgressReporter
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """Everything that does the domain work, built once from config and a database."""
-
-    config: AppConfig
-    database: Database
-    translator: Translator
-    districts: DistrictDirectory
-    officials: OfficialDirectory
-    subscriptions: SubscriptionService
-    broadcasts: BroadcastRepository
-    audit: AuditLog
-    alerts: AlertService
-    campaigns: CampaignService
-
-
-async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
-    database = Database(config.storage.url)
-    try:
-        if migrate:
-            await database.upgrade()
-        return _services(config, database)
-    except BaseException:
-        await database.close()
-        raise
-
-
-def _services(config: AppConfig, database: Database) -> Services:
-    translator = Translator()
-    districts = DistrictDirectory(config.districts)
-    officials = OfficialDirectory(config.officials)
-    broadcasts = BroadcastRepository(database)
-    audit = AuditLog(database)
-    templates = MessageTemplates()
-    alerts = AlertService(config, broadcasts, audit, templates, translator, districts, officials)
-    campaigns = CampaignService(
-        config, database, CampaignRepository(database), broadcasts, templates, translator, districts, officials, audit
-    )
-    return Services(
-        config=config,
-        database=database,
-        translator=translator,
-        districts=districts,
-        officials=officials,
-        subscriptions=SubscriptionService(SubscriberRepository(database), districts),
-        broadcasts=broadcasts,
-        audit=audit,
-        alerts=alerts,
-        campaigns=campaigns,
-    )
 
 
 @dataclass

@@ -23,10 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from alertbot.core.cron import parse_cron
+from alertbot.core.domain import Audience, Language, Severity
 from alertbot.core.errors import ConfigError
-
-Language = Literal["zh", "en"]
-LANGUAGES: tuple[Language, ...] = ("zh", "en")
 
 TOKEN_ENV = "ALERTBOT_TELEGRAM_TOKEN"
 CONFIG_ENV = "ALERTBOT_CONFIG"
@@ -144,7 +143,7 @@ NonNegativeDuration = Annotated[timedelta, BeforeValidator(parse_duration), Afte
 
 
 class AlertsConfig(Section):
-    approval_severities: list[Literal["extreme", "severe", "moderate", "minor"]] = ["extreme"]
+    approval_severities: list[Severity] = [Severity.EXTREME]
     """Severities that need a second official (a supervisor) to approve; sends to every district always do."""
     approval_timeout: PositiveDuration = timedelta(minutes=15)
     duplicate_window: NonNegativeDuration = timedelta(minutes=10)
@@ -207,16 +206,12 @@ class CampaignConfig(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from alertbot.core.cron import parse_cron
-
         parse_cron(value, ZoneInfo("UTC"))
         return value
 
     @field_validator("audience")
     @classmethod
     def _audience(cls, value: str) -> str:
-        from alertbot.core.domain import Audience
-
         return str(Audience.parse(value))
 
     @model_validator(mode="after")

@@ -14,8 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alertbot.app import build_services
 from alertbot.config import load_config
+from alertbot.services.container import build_services
 from tests.botapi import FakeBotAPI
 from tests.harness import alertbot_process, seed_residents, write_config
 

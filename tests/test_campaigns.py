@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from alertbot.app import Services, build_services
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory
 from alertbot.services.alerts import AlertDraft
+from alertbot.services.container import Services, build_services
 from alertbot.storage.tables import campaign_occurrences, deliveries
 from tests.botapi import FakeBotAPI
 from tests.bounds import assert_values_fit

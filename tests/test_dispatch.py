@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alertbot.app import build_services
 from alertbot.config import load_config
 from alertbot.core.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
 from alertbot.core.errors import ConfigError
 from alertbot.services.alerts import AlertDraft, ApprovalError
+from alertbot.services.container import build_services
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
 from tests.botapi import ApiError, FakeBotAPI

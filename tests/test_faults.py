@@ -449,7 +449,7 @@ class running_services:
         self._config = make_config(api, url)
 
     async def __aenter__(self) -> Any:
-        from alertbot.app import build_services
+        from alertbot.services.container import build_services
 
         self._services = await build_services(self._config)
         return self._services

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from alertbot.app import build_services
 from alertbot.core.domain import DeliveryState
-from alertbot.delivery.health import Health
+from alertbot.core.health import Health
 from alertbot.delivery.leadership import Leadership, Term
+from alertbot.services.container import build_services
 from alertbot.storage import Database
 from alertbot.storage.broadcasts import BroadcastRepository, Outcome
 from alertbot.storage.instances import InstanceRepository

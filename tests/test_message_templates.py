@@ -17,7 +17,6 @@ import pytest
 from jinja2 import meta
 from markupsafe import escape
 
-from alertbot.config import LANGUAGES, Language
 from alertbot.content.telegram_html import check_telegram_html
 from alertbot.content.templates import (
     FOLLOW_UP_VARIABLES,
@@ -28,6 +27,7 @@ from alertbot.content.templates import (
     TemplateProblem,
     TemplateSpec,
 )
+from alertbot.core.domain import LANGUAGES, Language
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = MessageTemplates()

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language, load_config
+from alertbot.config import AppConfig, CampaignConfig, load_config
 from alertbot.content.telegram_html import check_telegram_html
 from alertbot.content.templates import MESSAGES_DIR, SYSTEM_SAMPLES, SYSTEM_VARIABLES, MessageTemplates, TemplateSpec
 from alertbot.core.cron import parse_cron
+from alertbot.core.domain import LANGUAGES, Language
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = MessageTemplates()

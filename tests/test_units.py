@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from alertbot.config import LANGUAGES
 from alertbot.content.i18n import Translator, language_for
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
 from alertbot.content.templates import SYSTEM_SAMPLES, MessageTemplates, TemplateProblem
+from alertbot.core.domain import LANGUAGES
 from alertbot.core.errors import UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.middlewares import TokenBuckets

@@ -17,12 +17,12 @@ from typing import Any, NoReturn
 
 import click
 
-from alertbot.app import Services, build_services
-from alertbot.config import LANGUAGES, AppConfig, Language, parse_duration
+from alertbot.config import AppConfig, parse_duration
 from alertbot.content.templates import MessageTemplates
-from alertbot.core.domain import Audience, BroadcastStatus, Severity
+from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Language, Severity
 from alertbot.core.errors import AppError
 from alertbot.services.alerts import AlertDraft, AlertError, DeliveryReport
+from alertbot.services.container import Services, build_services
 from alertbot.storage.broadcasts import utcnow
 
 OFFICIAL_ENV = "ALERTBOT_OFFICIAL_ID"

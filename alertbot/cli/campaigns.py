@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language
+from alertbot.config import AppConfig, CampaignConfig
+from alertbot.core.domain import LANGUAGES, Language
 from alertbot.core.errors import AppError
 from alertbot.services.officials import ALL_DISTRICTS
 
 if TYPE_CHECKING:  # the bot's modules take seconds to load: a mistyped campaign id is answered at once
-    from alertbot.app import Services
     from alertbot.services.campaigns import CampaignView
+    from alertbot.services.container import Services
 
 T = TypeVar("T")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -34,7 +35,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _run(config: AppConfig, work: Callable[[Services], Awaitable[T]]) -> T:
-    from alertbot.app import build_services
+    from alertbot.services.container import build_services
 
     async def with_services() -> T:
         services = await build_services(config)

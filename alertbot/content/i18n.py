@@ -9,7 +9,7 @@ from typing import Any
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast
 
-from alertbot.config import LANGUAGES, Language
+from alertbot.core.domain import LANGUAGES, Language
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 

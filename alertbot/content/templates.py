@@ -15,8 +15,8 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alertbot.config import LANGUAGES, Language
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
+from alertbot.core.domain import LANGUAGES, Language, Severity
 from alertbot.core.errors import AppError
 
 # the top-level messages/ of a checkout, or the copy shipped inside the wheel (alertbot/messages)
@@ -31,8 +31,6 @@ class TemplateProblem(AppError):
     """A template cannot be rendered or its result is not a valid Telegram message."""
 
 
-Severity = Literal["extreme", "severe", "moderate", "minor"]
-SEVERITIES: tuple[Severity, ...] = ("extreme", "severe", "moderate", "minor")
 TemplateKind = Literal["warning", "follow_up", "reminder"]
 
 # Variables the system fills in for every template (officials never type them).

@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from alertbot.core.errors import DuplicateInstanceError
-from alertbot.delivery.health import Health, backoff
+from alertbot.core.health import Health, backoff
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 

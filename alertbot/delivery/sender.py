@@ -38,8 +38,8 @@ from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import DispatchConfig
 from alertbot.core.domain import Broadcast, DeliveryState
+from alertbot.core.health import Health, backoff
 from alertbot.core.redact import scrub
-from alertbot.delivery.health import Health, backoff
 from alertbot.delivery.pacing import BULK, WINDOW_SECONDS, Pacer, paced
 from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome
 

@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from alertbot.config import LANGUAGES, AppConfig, Language, OfficialConfig
+from alertbot.config import AppConfig, OfficialConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
 from alertbot.content.templates import MessageTemplates, TemplateProblem, TemplateSpec
 from alertbot.core.domain import (
+    LANGUAGES,
     PRIORITY,
     Audience,
     Broadcast,
     BroadcastKind,
     BroadcastStatus,
     DeliveryCounts,
+    Language,
     Severity,
 )
 from alertbot.core.errors import AppError, UnknownDistrictError

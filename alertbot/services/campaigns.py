@@ -17,12 +17,12 @@ from typing import Literal
 
 from apscheduler.triggers.cron import CronTrigger
 
-from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, Language
+from alertbot.config import AppConfig, CampaignConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
 from alertbot.content.templates import MessageTemplates, TemplateProblem
 from alertbot.core.cron import parse_cron
-from alertbot.core.domain import REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind
+from alertbot.core.domain import LANGUAGES, REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind, Language
 from alertbot.core.errors import AppError, ConfigError
 from alertbot.core.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory

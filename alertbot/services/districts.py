@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from alertbot.config import DistrictConfig, Language
+from alertbot.config import DistrictConfig
+from alertbot.core.domain import Language
 from alertbot.core.errors import UnknownDistrictError
 
 # Suffixes people often leave off or add: "和平" for 和平区, "Heping District" for Heping.

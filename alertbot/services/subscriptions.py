@@ -6,8 +6,7 @@ import dataclasses
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from alertbot.config import Language
-from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
+from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Language, Subscriber, SubscriberKind
 from alertbot.core.errors import AppError, UnknownDistrictError
 from alertbot.core.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory

@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertbot.config import Language
 from alertbot.core.domain import (
     Audience,
     Broadcast,
@@ -24,6 +23,7 @@ from alertbot.core.domain import (
     BroadcastStatus,
     DeliveryCounts,
     DeliveryState,
+    Language,
     Severity,
 )
 from alertbot.core.redact import scrub

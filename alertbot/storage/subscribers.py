@@ -10,8 +10,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertbot.config import Language
-from alertbot.core.domain import BusinessCategory, DeliveryState, Subscriber, SubscriberKind
+from alertbot.core.domain import BusinessCategory, DeliveryState, Language, Subscriber, SubscriberKind
 from alertbot.storage.audit import anonymise_chat
 from alertbot.storage.database import Database
 from alertbot.storage.tables import campaign_acks, deliveries, subscribers, subscriptions

@@ -19,8 +19,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from alertbot.config import LANGUAGES, Language
 from alertbot.content.i18n import Translator
+from alertbot.core.domain import LANGUAGES, Language
 from alertbot.services.officials import OfficialDirectory
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from alertbot.config import Language
+from alertbot.core.domain import Language
 from alertbot.services.districts import DistrictDirectory
 
 _SEPARATOR: dict[Language, str] = {"zh": "、", "en": ", "}

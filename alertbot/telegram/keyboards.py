@@ -7,9 +7,8 @@ from collections.abc import Collection
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from alertbot.config import LANGUAGES, Language
 from alertbot.content.i18n import Texts, Translator
-from alertbot.core.domain import BusinessCategory, SubscriberKind
+from alertbot.core.domain import LANGUAGES, BusinessCategory, Language, SubscriberKind
 from alertbot.services.districts import DistrictDirectory
 from alertbot.telegram.callbacks import (
     CampaignAck,

@@ -11,8 +11,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.config import Language
 from alertbot.content.i18n import Texts, Translator, language_for
+from alertbot.core.domain import Language
 from alertbot.services.subscriptions import SubscriptionService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -23,7 +23,7 @@ from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts, Translator
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, TelegramHtmlError, check_telegram_html
 from alertbot.core.domain import Broadcast, BroadcastKind, BroadcastStatus, DeliveryCounts
-from alertbot.delivery.health import Health
+from alertbot.core.health import Health
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage.broadcasts import BroadcastRepository, utcnow

@@ -28,9 +28,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.config import LANGUAGES, AppConfig
+from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.domain import Audience, Severity, SubscriberKind
+from alertbot.core.domain import LANGUAGES, Audience, Severity, SubscriberKind
 from alertbot.services.alerts import (
     MAX_VARIABLE_LENGTH,
     TIME_FORMAT,

@@ -19,10 +19,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InaccessibleMessage, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
-from alertbot.config import LANGUAGES, AppConfig, CampaignConfig, OfficialConfig
+from alertbot.config import AppConfig, CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, utf16_length
-from alertbot.core.domain import Audience
+from alertbot.core.domain import LANGUAGES, Audience
 from alertbot.core.quiet import QuietHours, QuietHoursError
 from alertbot.services.alerts import AlertError, AlertService
 from alertbot.services.campaigns import Acknowledgement, CampaignError, CampaignService, CampaignView

@@ -12,9 +12,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, Message
 
-from alertbot.config import LANGUAGES, AppConfig, Language
+from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.domain import Subscriber, SubscriberKind
+from alertbot.core.domain import LANGUAGES, Language, Subscriber, SubscriberKind
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService

@@ -1,0 +1,74 @@
+"""The services, built once from config and a database: what every entry point (chat, CLI) works with.
+
+Nothing here talks to Telegram, so the CLI builds these without importing aiogram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alertbot.config import AppConfig
+from alertbot.content.i18n import Translator
+from alertbot.content.templates import MessageTemplates
+from alertbot.services.alerts import AlertService
+from alertbot.services.campaigns import CampaignService
+from alertbot.services.districts import DistrictDirectory
+from alertbot.services.officials import OfficialDirectory
+from alertbot.services.subscriptions import SubscriptionService
+from alertbot.storage import Database
+from alertbot.storage.audit import AuditLog
+from alertbot.storage.broadcasts import BroadcastRepository
+from alertbot.storage.campaigns import CampaignRepository
+from alertbot.storage.subscribers import SubscriberRepository
+
+
+@dataclass
+class Services:
+    """Everything that does the domain work, built once from config and a database."""
+
+    config: AppConfig
+    database: Database
+    translator: Translator
+    districts: DistrictDirectory
+    officials: OfficialDirectory
+    subscriptions: SubscriptionService
+    broadcasts: BroadcastRepository
+    audit: AuditLog
+    alerts: AlertService
+    campaigns: CampaignService
+
+
+async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
+    database = Database(config.storage.url)
+    try:
+        if migrate:
+            await database.upgrade()
+        return _services(config, database)
+    except BaseException:
+        await database.close()
+        raise
+
+
+def _services(config: AppConfig, database: Database) -> Services:
+    translator = Translator()
+    districts = DistrictDirectory(config.districts)
+    officials = OfficialDirectory(config.officials)
+    broadcasts = BroadcastRepository(database)
+    audit = AuditLog(database)
+    templates = MessageTemplates()
+    alerts = AlertService(config, broadcasts, audit, templates, translator, districts, officials)
+    campaigns = CampaignService(
+        config, database, CampaignRepository(database), broadcasts, templates, translator, districts, officials, audit
+    )
+    return Services(
+        config=config,
+        database=database,
+        translator=translator,
+        districts=districts,
+        officials=officials,
+        subscriptions=SubscriptionService(SubscriberRepository(database), districts),
+        broadcasts=broadcasts,
+        audit=audit,
+        alerts=alerts,
+        campaigns=campaigns,
+    )
