@@ -18,16 +18,16 @@ from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import AppConfig
 from alertbot.core.domain import Broadcast
-from alertbot.delivery.leadership import Leadership
+from alertbot.delivery.leadership import Leadership, wait_stopped
 from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.delivery.scheduler import CampaignScheduler
-from alertbot.delivery.sender import BroadcastDispatcher
+from alertbot.delivery.sender import OutboxSender
 from alertbot.services.container import Services, build_services
 from alertbot.storage import Database
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
-from alertbot.telegram.keyboards import campaign_ack_keyboard
+from alertbot.telegram.keyboards.common import campaign_ack_keyboard
 from alertbot.telegram.reporter import ProgressReporter
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class Application:
     services: Services
     bot: Bot
     dispatcher: Dispatcher
-    outbox: BroadcastDispatcher
+    outbox: OutboxSender
     reporter: ProgressReporter
     leadership: Leadership
     scheduler: CampaignScheduler
@@ -73,13 +73,7 @@ class Application:
         await self.scheduler.stop()
         await self.leadership.stop()
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            try:
-                await asyncio.wait_for(task, timeout=15)
-            except (TimeoutError, asyncio.CancelledError):
-                log.warning("%s did not stop in time", task.get_name())
-            except Exception:
-                log.exception("%s failed", task.get_name())
+        await wait_stopped(tasks)
 
     async def stop(self) -> None:
         """Stop polling (if running) and the background loops; release the HTTP session and the database."""
@@ -114,9 +108,7 @@ async def build_application(config: AppConfig) -> Application:
     pacer = Pacer(config.dispatch.rate)
     bot.session.middleware(PacedRequests(pacer))
     dispatcher.update.outer_middleware(MarkReplies())
-    outbox = BroadcastDispatcher(
-        bot, services.broadcasts, config.dispatch, pacer, markup=ack_button, secrets=[config.token]
-    )
+    outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=[config.token])
     reporter = ProgressReporter(
         bot, config, services.broadcasts, services.alerts, services.subscriptions, services.translator
     )
@@ -142,5 +134,4 @@ async def build_application(config: AppConfig) -> Application:
     )
     dispatcher.startup.register(application.start_background)
     dispatcher.shutdown.register(application.stop_background)
-    dispatcher["reporter"] = reporter
     return application

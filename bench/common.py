@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alertbot.app import build_services
 from alertbot.config import load_config
-from alertbot.services.alerts import AlertDraft
+from alertbot.services.drafts import AlertDraft
 from tests.botapi import FakeBotAPI
 from tests.harness import REPO, process_environment, seed_residents, write_config
 

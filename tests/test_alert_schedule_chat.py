@@ -19,7 +19,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BroadcastStatus
-from alertbot.services.alerts import ScheduleError
+from alertbot.services.alert_errors import ScheduleError
 from tests.botapi import FakeBotAPI
 from tests.harness import Person, delivery_rows, make_config
 from tests.test_alert_chat import (

@@ -17,8 +17,8 @@ from alertbot.content.telegram_html import MAX_TEXT_LENGTH, check_telegram_html
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.domain import BroadcastStatus, Severity
 from alertbot.core.errors import ConfigError
-from alertbot.services.alerts import AlertDraft
 from alertbot.services.container import build_services
+from alertbot.services.drafts import AlertDraft
 from tests.botapi import ApiError, FakeBotAPI
 from tests.harness import EXAMPLE_CONFIG, Person, make_config, running_bot, seed_residents
 

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory
-from alertbot.services.alerts import AlertDraft
 from alertbot.services.container import Services, build_services
+from alertbot.services.drafts import AlertDraft
 from alertbot.storage.tables import campaign_occurrences, deliveries
 from tests.botapi import FakeBotAPI
 from tests.bounds import assert_values_fit
@@ -200,7 +200,7 @@ async def test_quiet_hours_defer_reminders_but_not_warnings(services: Services) 
     late_evening = local(2026, 12, 4, 23, 0)
     await services.subscriptions.set_quiet_hours(101, "zh", None)  # this person wants no quiet hours
     await services.subscriptions.set_quiet_hours(
-        102, "zh", __import__("alertbot.core.quiet").scheduling.quiet.QuietHours.parse("23:30-06:00")
+        102, "zh", __import__("alertbot.core.quiet").core.quiet.QuietHours.parse("23:30-06:00")
     )
     result = await services.campaigns.fire("winter_co", late_evening)
     assert result.broadcast is not None

@@ -18,8 +18,9 @@ import pytest
 from alertbot.config import load_config
 from alertbot.core.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
 from alertbot.core.errors import ConfigError
-from alertbot.services.alerts import AlertDraft, ApprovalError
+from alertbot.services.alert_errors import ApprovalError
 from alertbot.services.container import build_services
+from alertbot.services.drafts import AlertDraft
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
 from tests.botapi import ApiError, FakeBotAPI

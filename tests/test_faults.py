@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import Severity
-from alertbot.services.alerts import AlertDraft
+from alertbot.services.drafts import AlertDraft
 from alertbot.storage import Database
 from tests import stalls
 from tests.botapi import FakeBotAPI
@@ -82,7 +82,7 @@ async def assert_delivered(bot: Application, api: FakeBotAPI, broadcast_id: int,
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     assert not missing, f"{len(missing)} recipients never reached, e.g. {missing[:5]}"
     assert duplicates <= bound, f"{duplicates} duplicates > in-flight bound {bound}"
-    assert await bot.services.broadcasts.queue_depth() == {}, "queue not drained"
+    assert await bot.services.outbox.queue_depth() == {}, "queue not drained"
     flood = [(m, p.get("chat_id"), str(e)) for m, p, e in api.errors if e.error_code == 429]
     over = f"{api.rate_limited} requests over the token's limit: {flood[:5]}; {stalls.describe()}"
     assert api.rate_limited == 0, over

@@ -22,9 +22,9 @@ from aiogram.fsm.storage.memory import MemoryStorage, MemoryStorageRecord
 from alertbot.app import Application, Services, build_services
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory, DeliveryState
-from alertbot.services.alerts import AlertDraft
+from alertbot.services.drafts import AlertDraft
 from alertbot.storage import Database
-from alertbot.storage.broadcasts import Claimed, Outcome
+from alertbot.storage.outbox import Claimed, Outcome
 from alertbot.storage.tables import deliveries, metadata, subscribers
 from tests.botapi import FakeBotAPI
 from tests.botapi.state import ApiError
@@ -228,7 +228,7 @@ async def deliver_all(services: Services, broadcast_id: int) -> None:
 
 
 async def claim_all(services: Services) -> list[Claimed]:
-    return await services.broadcasts.claim(1000, timedelta(minutes=5), EPOCH)
+    return await services.outbox.claim(1000, timedelta(minutes=5), EPOCH)
 
 
 def is_placeholder(chat_id: int) -> bool:
@@ -265,13 +265,13 @@ async def test_a_late_answer_does_not_revive_a_forgotten_delivery(services: Serv
     claimed = {c.chat_id: c for c in await claim_all(services)}
     await services.subscriptions.forget(FORGETFUL)
     late = claimed[FORGETFUL]
-    await services.broadcasts.record([Outcome(late.id, DeliveryState.PENDING, epoch=late.epoch, retry_in=0.0)])
-    await services.broadcasts.release_claims(EPOCH + 1, other_epochs=True, expired_only=False)
+    await services.outbox.record([Outcome(late.id, DeliveryState.PENDING, epoch=late.epoch, retry_in=0.0)])
+    await services.outbox.release_claims(EPOCH + 1, other_epochs=True, expired_only=False)
     [row] = [r for r in await delivery_rows(services.database, warning.id) if r.id == late.id]
     assert row.state == "cancelled"  # not back in the queue
     assert late.id not in {c.id for c in await claim_all(services)}  # the neighbour's released claim is taken again
     # Telegram had accepted it after all: whatever the row records now, it does not name the person
-    await services.broadcasts.record([Outcome(late.id, DeliveryState.SENT, epoch=late.epoch, message_id=5)])
+    await services.outbox.record([Outcome(late.id, DeliveryState.SENT, epoch=late.epoch, message_id=5)])
     [row] = [r for r in await delivery_rows(services.database, warning.id) if r.id == late.id]
     assert is_placeholder(row.chat_id) and row.language == ""
     assert await columns_naming(services.database, FORGETFUL) == {}

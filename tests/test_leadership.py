@@ -15,9 +15,9 @@ from alertbot.core.health import Health
 from alertbot.delivery.leadership import Leadership, Term
 from alertbot.services.container import build_services
 from alertbot.storage import Database
-from alertbot.storage.broadcasts import BroadcastRepository, Outcome
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
+from alertbot.storage.outbox import OutboxRepository, Outcome
 from alertbot.storage.tables import deliveries
 from tests.botapi import FakeBotAPI
 from tests.harness import delivery_rows, make_config, seed_residents
@@ -108,7 +108,7 @@ async def test_an_earlier_epoch_cannot_requeue_a_live_claim_or_record_over_a_lat
     try:
         await seed_residents(services.database, range(7000, 7004), ("hunnan",))
         await services.alerts.confirm(OFFICER, gas_leak("hunnan"))
-        repo: BroadcastRepository = services.broadcasts
+        repo: OutboxRepository = services.outbox
         old = await repo.claim(4, timedelta(seconds=30), epoch=1)  # holder of epoch 1 sends these now
         assert len(old) == 4
         # epoch 2 takes over while epoch 1 is alive: its live claims are not touched ...

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alertbot.delivery.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer
-from alertbot.services.alerts import AlertDraft
+from alertbot.services.drafts import AlertDraft
 from tests import stalls
 from tests.botapi import FakeBotAPI
 from tests.botapi.state import ApiError, max_in_window

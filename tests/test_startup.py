@@ -18,7 +18,7 @@ import pytest
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.core.domain import Severity
-from alertbot.services.alerts import AlertDraft
+from alertbot.services.drafts import AlertDraft
 from alertbot.telegram import commands
 from tests.botapi import ApiError, FakeBotAPI
 from tests.harness import Person, make_config, running_bot

@@ -19,11 +19,13 @@ import click
 
 from alertbot.config import AppConfig, parse_duration
 from alertbot.content.templates import MessageTemplates
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Language, Severity
 from alertbot.core.errors import AppError
-from alertbot.services.alerts import AlertDraft, AlertError, DeliveryReport
+from alertbot.services.alert_errors import AlertError
+from alertbot.services.alerts import DeliveryReport
 from alertbot.services.container import Services, build_services
-from alertbot.storage.broadcasts import utcnow
+from alertbot.services.drafts import AlertDraft
 
 OFFICIAL_ENV = "ALERTBOT_OFFICIAL_ID"
 WAIT_POLL_SECONDS = 0.5

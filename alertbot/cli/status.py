@@ -18,9 +18,9 @@ from alertbot.config import AppConfig
 from alertbot.core.domain import PRIORITY
 from alertbot.delivery.leadership import LEASE_NAME
 from alertbot.storage import Database
-from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
+from alertbot.storage.outbox import OutboxRepository
 
 PRIORITY_NAMES = {value: (key.value if key else "reminder") for key, value in PRIORITY.items()}
 
@@ -33,7 +33,7 @@ async def collect(config: AppConfig) -> dict[str, Any]:
         now = await database.now()
         lease = await LeaseRepository(database).current(LEASE_NAME)
         rows = await InstanceRepository(database).all()
-        depth = await BroadcastRepository(database).queue_depth()
+        depth = await OutboxRepository(database).queue_depth()
     finally:
         await database.close()
     ttl = config.dispatch.lease_ttl

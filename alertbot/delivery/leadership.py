@@ -22,7 +22,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "dispatch"
 TERM_FRACTION = 0.75  # a term is valid for this share of the lease time after a renewal began
+STOP_SECONDS = 15.0  # how long a stopping background task may take before it is reported
 
 
 def this_process() -> str:
@@ -252,10 +253,15 @@ class Leadership:
             await job.stop()
         tasks, self._tasks = list(self._tasks.values()), {}
         self._restarts.clear()
-        for task in tasks:
-            try:
-                await asyncio.wait_for(task, timeout=15)
-            except (TimeoutError, asyncio.CancelledError):
-                log.warning("a dispatch job did not stop in time")
-            except Exception:
-                log.exception("a dispatch job failed")
+        await wait_stopped(tasks)
+
+
+async def wait_stopped(tasks: Iterable[asyncio.Task[None]]) -> None:
+    """Wait for background tasks that were asked to stop; log the ones that overrun or failed."""
+    for task in tasks:
+        try:
+            await asyncio.wait_for(task, timeout=STOP_SECONDS)
+        except (TimeoutError, asyncio.CancelledError):
+            log.warning("%s did not stop in time", task.get_name())
+        except Exception:
+            log.exception("%s failed", task.get_name())

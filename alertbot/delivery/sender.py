@@ -41,7 +41,7 @@ from alertbot.core.domain import Broadcast, DeliveryState
 from alertbot.core.health import Health, backoff
 from alertbot.core.redact import scrub
 from alertbot.delivery.pacing import BULK, WINDOW_SECONDS, Pacer, paced
-from alertbot.storage.broadcasts import BroadcastRepository, Claimed, Outcome
+from alertbot.storage.outbox import Claimed, OutboxRepository, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,11 @@ class Term(Protocol):
     def valid(self) -> bool: ...
 
 
-class BroadcastDispatcher:
+class OutboxSender:
     def __init__(
         self,
         bot: Bot,
-        repository: BroadcastRepository,
+        repository: OutboxRepository,
         config: DispatchConfig,
         pacer: Pacer,
         markup: Callable[[Broadcast, str], InlineKeyboardMarkup | None] | None = None,
@@ -251,7 +251,7 @@ class BroadcastDispatcher:
     async def _broadcast(self, broadcast_id: int) -> Broadcast:
         broadcast = self._broadcasts.get(broadcast_id)
         if broadcast is None:
-            broadcast = await self._repo.get(broadcast_id)
+            broadcast = await self._repo.broadcast(broadcast_id)
             if broadcast is None:
                 raise LookupError(f"delivery of unknown broadcast {broadcast_id}")
             if len(self._broadcasts) > 1000:

@@ -3,26 +3,26 @@
 Every entry point takes the acting official's Telegram id and checks, here and not only in the chat,
 that they are an official, that the districts are theirs, and (for approvals) that they are a
 supervisor other than the requester. Everything officials do, including refused attempts, is audited.
+
+What a draft is (`drafts`), how its text is checked and rendered (`alert_texts`), why an action is
+refused (`alert_errors`) and how a later sending time is read (`send_at`) live beside this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
 
 from alertbot.config import AppConfig, OfficialConfig
 from alertbot.content.i18n import Translator
-from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.content.templates import MessageTemplates, TemplateProblem, TemplateSpec
+from alertbot.content.templates import MessageTemplates, TemplateSpec
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import (
     LANGUAGES,
     PRIORITY,
-    Audience,
     Broadcast,
     BroadcastKind,
     BroadcastStatus,
@@ -30,119 +30,29 @@ from alertbot.core.domain import (
     Language,
     Severity,
 )
-from alertbot.core.errors import AppError, UnknownDistrictError
+from alertbot.core.errors import UnknownDistrictError
+from alertbot.services.alert_errors import (
+    APPROVAL_REFUSALS,
+    ApprovalError,
+    BroadcastNotFoundError,
+    DistrictError,
+    NoRecipientsError,
+    NotAnOfficialError,
+    OutOfScopeError,
+    ScheduleError,
+    UnknownTemplateError,
+)
+from alertbot.services.alert_texts import AlertTexts
+from alertbot.services.base import QueueingService
 from alertbot.services.districts import DistrictDirectory
-from alertbot.services.listeners import Listener, QueuedListeners
+from alertbot.services.drafts import AlertDraft
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
+from alertbot.services.send_at import check_send_at, parse_send_at
 from alertbot.storage.audit import AuditLog
-from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast, utcnow
+from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast
 
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
 SENT_IN_ERROR = "sent_in_error"
-MAX_VARIABLE_LENGTH = 1000
-APPROVAL_REFUSALS = {
-    "missing": "no such request",
-    "not-supervisor": "only a supervisor may decide",
-    "own-request": "the requester cannot approve their own request",
-    "out-of-scope": "outside your districts",
-    "decided": "it was already decided or has expired",
-}
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-class AlertError(AppError):
-    """A refused alert action. `key` and `args` name a UI string; str() is the English message."""
-
-    key = "alert-error"
-
-    def __init__(self, message: str, **args: Any) -> None:
-        super().__init__(message)
-        self.args_for_text = args
-
-
-class NotAnOfficialError(AlertError):
-    key = "alert-not-official"
-
-
-class UnknownTemplateError(AlertError):
-    key = "alert-unknown-template"
-
-
-class VariableError(AlertError):
-    key = "alert-bad-variable"
-
-
-class DistrictError(AlertError):
-    key = "alert-bad-district"
-
-
-class OutOfScopeError(AlertError):
-    key = "alert-out-of-scope"
-
-
-class RenderError(AlertError):
-    key = "alert-render-problem"
-
-
-class NoRecipientsError(AlertError):
-    key = "alert-no-recipients"
-
-
-class ApprovalError(AlertError):
-    key = "alert-approval-refused"
-
-
-class BroadcastNotFoundError(AlertError):
-    key = "alert-not-found"
-
-
-class ScheduleError(AlertError):
-    key = "alert-bad-send-at"
-
-
-MIN_SCHEDULE_AHEAD = timedelta(minutes=1)
-MAX_SCHEDULE_AHEAD = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class AlertDraft:
-    """What an official has chosen so far. `issued_at` is fixed at the first preview, so the confirmed
-    text is exactly the previewed one."""
-
-    template_id: str
-    variables: Mapping[str, str] = field(default_factory=dict)
-    districts: tuple[str, ...] = ()
-    audience: Audience = field(default_factory=Audience)
-    severity: Severity | None = None
-    exercise: bool = False
-    follows_id: int | None = None
-    issued_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain form for FSM storage; `from_json` re-reads it (and everything is re-validated)."""
-        return {
-            "template_id": self.template_id,
-            "variables": dict(self.variables),
-            "districts": list(self.districts),
-            "audience": str(self.audience),
-            "severity": self.severity.value if self.severity else None,
-            "exercise": self.exercise,
-            "follows_id": self.follows_id,
-            "issued_at": self.issued_at.isoformat() if self.issued_at else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> AlertDraft:
-        return cls(
-            template_id=str(data["template_id"]),
-            variables={str(k): str(v) for k, v in dict(data.get("variables") or {}).items()},
-            districts=tuple(str(d) for d in data.get("districts") or ()),
-            audience=Audience.parse(str(data.get("audience") or "all")),
-            severity=Severity(data["severity"]) if data.get("severity") else None,
-            exercise=bool(data.get("exercise")),
-            follows_id=int(data["follows_id"]) if data.get("follows_id") is not None else None,
-            issued_at=datetime.fromisoformat(data["issued_at"]) if data.get("issued_at") else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +81,7 @@ class DeliveryReport:
     failures: list[tuple[int, str, str | None]]
 
 
-class AlertService:
+class AlertService(QueueingService):
     def __init__(
         self,
         config: AppConfig,
@@ -182,18 +92,9 @@ class AlertService:
         districts: DistrictDirectory,
         officials: OfficialDirectory,
     ) -> None:
-        self._config = config
+        super().__init__(config, templates, translator, districts, officials, audit)
         self._repo = repository
-        self.audit = audit
-        self.templates = templates
-        self._translator = translator
-        self.districts = districts
-        self.officials = officials
-        self._queued = QueuedListeners()
-
-    def on_queued(self, listener: Listener) -> None:
-        """Called whenever deliveries are queued (the dispatcher wakes up)."""
-        self._queued.add(listener)
+        self._texts = AlertTexts(config, templates, translator, districts)
 
     # -- who may do what ----------------------------------------------------------------------
 
@@ -235,71 +136,32 @@ class AlertService:
     async def _prepare(self, actor_id: int, draft: AlertDraft) -> Preview:
         official = await self.official(actor_id, "preview")
         original = await self._original(official, draft.follows_id) if draft.follows_id else None
-        spec = self._template(draft.template_id, follow_up=original is not None)
-        variables = self._variables(spec, draft.variables)
+        spec = self._texts.template(draft.template_id, follow_up=original is not None)
+        variables = self._texts.variables(spec, draft.variables)
         if original is not None:
-            districts = original.districts
-            severity = original.severity
-            audience, exercise = original.audience, original.exercise
+            addressed = draft.following(original)
         else:
             districts = await self._districts(official, draft.districts)
             severity = draft.severity or (Severity(spec.severity) if spec.severity else Severity.SEVERE)
-            audience, exercise = draft.audience, draft.exercise
+            addressed = dataclasses.replace(draft, districts=districts, severity=severity)
         issued_at = draft.issued_at or utcnow().replace(second=0, microsecond=0)
-        completed = dataclasses.replace(
-            draft,
-            variables=variables,
-            districts=districts,
-            severity=severity,
-            audience=audience,
-            exercise=exercise,
-            issued_at=issued_at,
-        )
-        texts = {lang: self._render(spec, lang, completed, original) for lang in LANGUAGES}
-        if exercise:
+        completed = dataclasses.replace(addressed, variables=variables, issued_at=issued_at)
+        texts = {lang: self._texts.render(spec, lang, completed, original) for lang in LANGUAGES}
+        if completed.exercise:
             recipients = _count_languages((await self._exercise_chats()).values())
         elif original is not None:
             recipients = await self._repo.follow_up_counts(original.id)
         else:
-            recipients = await self._repo.recipient_counts(districts, audience)
+            recipients = await self._repo.recipient_counts(completed.districts, completed.audience)
         # The two-person rule holds for follow-ups too: an Update or All clear of an extreme (or
         # every-district) warning reaches the same people with new text. Only "Sent in error" goes at once:
         # it stops a mistake, says nothing new, and is audited like everything else.
         needs_approval = spec.id != SENT_IN_ERROR and (
-            (severity is not None and severity.value in self._config.alerts.approval_severities)
-            or set(districts) == set(self.districts.ids)
+            (completed.severity is not None and completed.severity.value in self._config.alerts.approval_severities)
+            or set(completed.districts) == set(self.districts.ids)
         )
         counts: dict[Language, int] = {lang: recipients.get(lang, 0) for lang in LANGUAGES}
         return Preview(completed, spec, texts, counts, needs_approval)
-
-    def _template(self, template_id: str, *, follow_up: bool) -> TemplateSpec:
-        try:
-            spec = self.templates.catalog.get(template_id)
-        except TemplateProblem:
-            raise UnknownTemplateError(f"unknown template {template_id!r}", template=template_id) from None
-        wanted = "follow_up" if follow_up else "warning"
-        if spec.kind != wanted:
-            raise UnknownTemplateError(f"{template_id!r} is not a {wanted} template", template=template_id)
-        return spec
-
-    @staticmethod
-    def _variables(spec: TemplateSpec, given: Mapping[str, str]) -> dict[str, str]:
-        known = {v.name for v in spec.variables}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise VariableError(
-                f"template {spec.id!r} has no variable {', '.join(unknown)} (it has: {', '.join(sorted(known))})",
-                name=", ".join(unknown),
-            )
-        values = {name: " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
-                  for name, value in given.items()}  # fmt: skip
-        for name, value in values.items():
-            if len(value) > MAX_VARIABLE_LENGTH:
-                raise VariableError(f"variable {name} is longer than {MAX_VARIABLE_LENGTH} characters", name=name)
-        missing = [v.name for v in spec.variables if v.required and not values.get(v.name)]
-        if missing:
-            raise VariableError(f"missing required variable {', '.join(missing)}", name=", ".join(missing))
-        return {v.name: values.get(v.name, "") for v in spec.variables}
 
     async def _districts(self, official: OfficialConfig, wanted: tuple[str, ...]) -> tuple[str, ...]:
         if not wanted:
@@ -328,34 +190,6 @@ class AlertService:
             raise OutOfScopeError(f"district {', '.join(outside)} is outside your scope", districts=", ".join(outside))
         return tuple(d for d in self.districts.ids if d in ids)
 
-    def _render(self, spec: TemplateSpec, language: Language, draft: AlertDraft, original: Broadcast | None) -> str:
-        zone = self._config.bot.zone
-        assert draft.issued_at is not None
-        values: dict[str, str] = dict(draft.variables)
-        values["districts"] = ("、" if language == "zh" else ", ").join(self.districts.names(draft.districts, language))
-        values["issued_at"] = draft.issued_at.astimezone(zone).strftime(TIME_FORMAT)
-        if original is not None:
-            values["original_title"] = original.titles.get(language, spec.title[language])
-            values["original_issued_at"] = original.created_at.astimezone(zone).strftime(TIME_FORMAT)
-        try:
-            body = self.templates.render(spec.id, language, values).text
-        except TemplateProblem as problem:
-            raise RenderError(str(problem), problem=str(problem)) from None
-        parts = []
-        if draft.exercise:
-            parts.append(self._translator(language, "alert-exercise-banner"))
-        if draft.severity is not None:
-            parts.append(self._translator(language, f"alert-severity-{draft.severity.value}"))
-        parts.append(body)
-        if draft.exercise:
-            parts.append(self._translator(language, "alert-exercise-banner"))
-        text = "\n\n".join(parts)
-        try:
-            check_telegram_html(text)
-        except TelegramHtmlError as problem:
-            raise RenderError(f"{language}: {problem}", problem=f"{language}: {problem}") from None
-        return text
-
     async def _exercise_chats(self) -> dict[int, str]:
         """Officials and the configured test chats, with their stored language (else the default)."""
         chats = list(dict.fromkeys([*self.officials.ids, *self._config.alerts.test_chats]))
@@ -366,42 +200,25 @@ class AlertService:
         original = await self._repo.get(broadcast_id)
         if original is None or original.status not in (BroadcastStatus.QUEUED, BroadcastStatus.DONE):
             raise BroadcastNotFoundError(f"no sent broadcast #{broadcast_id}", id=broadcast_id)
-        if not self.officials.covers(official, original.districts):
+        await self._check_scope(official, original, "follow-up")
+        return original
+
+    async def _check_scope(self, official: OfficialConfig, broadcast: Broadcast, attempted: str) -> None:
+        """Refuse (and audit) `attempted` on a broadcast outside the official's districts."""
+        if not self.officials.covers(official, broadcast.districts):
             await self.audit.record(
                 "refused", actor_id=official.telegram_id, actor_name=official.name,
-                broadcast_id=broadcast_id, attempted="follow-up", reason="out of scope",
+                broadcast_id=broadcast.id, attempted=attempted, reason="out of scope",
             )  # fmt: skip
-            raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
-        return original
+            raise OutOfScopeError(f"broadcast #{broadcast.id} is outside your scope", districts="")
 
     def check_send_at(self, send_at: datetime) -> None:
         """A later sending time must be at least a minute and at most 30 days ahead."""
-        now = utcnow()
-        if send_at.tzinfo is None:
-            raise ScheduleError("the sending time needs a time zone", problem="zone")
-        if send_at < now + MIN_SCHEDULE_AHEAD:
-            raise ScheduleError("the sending time must be at least a minute from now", problem="past")
-        if send_at > now + MAX_SCHEDULE_AHEAD:
-            raise ScheduleError("the sending time must be within 30 days", problem="far")
+        check_send_at(send_at, utcnow())
 
     def parse_send_at(self, text: str) -> datetime:
         """'18:30' (today, or tomorrow if past), '12-01 08:00' or '2026-12-01 08:00', in the bot's time zone."""
-        zone = self._config.bot.zone
-        now = utcnow().astimezone(zone)
-        cleaned = " ".join(text.replace("T", " ").split())
-        for pattern in ("%Y-%m-%d %H:%M", "%m-%d %H:%M", "%H:%M"):
-            try:
-                parsed = datetime.strptime(cleaned, pattern)  # noqa: DTZ007 - the zone is set just below
-            except ValueError:
-                continue
-            if pattern == "%H:%M":
-                moment = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
-                if moment <= now:
-                    moment += timedelta(days=1)
-                return moment
-            year = parsed.year if pattern.startswith("%Y") else now.year
-            return parsed.replace(year=year, tzinfo=zone)
-        raise ScheduleError(f"{text!r} is not a time like 18:30 or 2026-12-01 08:00", problem="format")
+        return parse_send_at(text, self._config.bot.zone, utcnow())
 
     # -- confirm, approve ------------------------------------------------------------------------
 
@@ -428,7 +245,7 @@ class AlertService:
             self.check_send_at(send_at)
             if final.follows_id is not None:
                 raise ScheduleError("follow-ups go out at once", problem="follow-up")
-        key = _dedupe_key(final, send_at)
+        key = final.dedupe_key(send_at)
         is_follow_up = final.follows_id is not None
         if is_follow_up and final.template_id == SENT_IN_ERROR:
             # first stop what of the original is not sent yet: the correction then goes to exactly
@@ -529,14 +346,7 @@ class AlertService:
             raise UnknownTemplateError(f"{template_id!r} is not a follow-up", template=template_id)
         official = await self.official(actor_id, f"follow-up {template_id}")
         original = await self._original(official, original_id)
-        return AlertDraft(
-            template_id=template_id,
-            districts=original.districts,
-            audience=original.audience,
-            severity=original.severity,
-            exercise=original.exercise,
-            follows_id=original.id,
-        )
+        return AlertDraft(template_id).following(original)
 
     async def cancel(self, actor_id: int, broadcast_id: int) -> int:
         """Stop a broadcast: what is not sent yet is not sent (an official in scope). Returns how many."""
@@ -544,12 +354,7 @@ class AlertService:
         broadcast = await self._repo.get(broadcast_id)
         if broadcast is None:
             raise BroadcastNotFoundError(f"no broadcast #{broadcast_id}", id=broadcast_id)
-        if not self.officials.covers(official, broadcast.districts):
-            await self.audit.record(
-                "refused", actor_id=official.telegram_id, actor_name=official.name,
-                broadcast_id=broadcast_id, attempted="cancel", reason="out of scope",
-            )  # fmt: skip
-            raise OutOfScopeError(f"broadcast #{broadcast_id} is outside your scope", districts="")
+        await self._check_scope(official, broadcast, "cancel")
         # one transaction: a request awaiting approval can no longer be approved, nothing unsent goes out
         stopped = await self._repo.withdraw(broadcast_id, reason=f"cancelled by {official.telegram_id}")
         await self.audit.record(
@@ -568,19 +373,8 @@ class AlertService:
         return await self._repo.get(broadcast_id)
 
 
-def _count_languages(languages: Any) -> dict[str, int]:
+def _count_languages(languages: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for language in languages:
         counts[language] = counts.get(language, 0) + 1
     return counts
-
-
-def _dedupe_key(draft: AlertDraft, send_at: datetime | None = None) -> str:
-    """What makes two confirmations "the same warning", hashed whole: 64 hex digits, the width of
-    broadcasts.dedupe_key, whatever the content. A scheduled one includes its moment (in UTC, so the
-    same moment typed in another zone is the same key)."""
-    parts: list[Any] = [draft.template_id, sorted(draft.districts), sorted(draft.variables.items()),
-                        str(draft.audience), draft.exercise, draft.follows_id]  # fmt: skip
-    if send_at is not None:
-        parts.append(send_at.astimezone(UTC).isoformat())
-    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()

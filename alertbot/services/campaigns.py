@@ -1,33 +1,33 @@
 """Seasonal reminder campaigns: each occurrence is recorded under (campaign, time) once, then queued.
 
-The scheduler (APScheduler, see `runner.py`) only says "it is time"; this service decides what that
-means, and every method takes the current time as an argument so tests drive it with a controlled clock.
+The scheduler (APScheduler, in `alertbot.delivery.scheduler`) only says "it is time"; this service decides
+what that means, and every method takes the current time as an argument so tests drive it with a controlled
+clock.
 An occurrence is recorded and its broadcast and deliveries are written in one transaction, so a restart
 or a second instance that reaches the same occurrence finds it recorded and sends nothing.
+
+When reminders are due lives in `campaign_calendar`, what they say in `reminder_texts`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from apscheduler.triggers.cron import CronTrigger
-
 from alertbot.config import AppConfig, CampaignConfig
 from alertbot.content.i18n import Translator
-from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.content.templates import MessageTemplates, TemplateProblem
-from alertbot.core.cron import parse_cron
+from alertbot.content.templates import MessageTemplates
 from alertbot.core.domain import LANGUAGES, REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind, Language
-from alertbot.core.errors import AppError, ConfigError
-from alertbot.core.quiet import QuietHours
+from alertbot.core.errors import AppError
+from alertbot.services.base import QueueingService
+from alertbot.services.campaign_calendar import CampaignCalendar
 from alertbot.services.districts import DistrictDirectory
-from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
+from alertbot.services.reminder_texts import ReminderTexts
+from alertbot.services.unit_of_work import UnitOfWork
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcast
 from alertbot.storage.campaigns import CampaignCounts, CampaignRepository, Occurrence
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = 0  # created_by of scheduled reminders
 CATCH_UP_LOOKBACK = timedelta(days=1)
-DST_OVERLAP = timedelta(hours=2)  # the longest repeated wall-clock stretch when clocks go back
-SEASON_SEARCH_LIMIT = 2000  # fire times inspected when looking for the next in-season run
 DEDUPE_KEY_LENGTH: int = broadcasts_table.c.dedupe_key.type.length  # type: ignore[attr-defined]
 
 FireStatus = Literal["sent", "duplicate", "out_of_season", "paused", "disabled", "missed"]
@@ -90,7 +88,7 @@ class Acknowledgement:
     text: str  # the reminder as the person received it
 
 
-class CampaignService:
+class CampaignService(QueueingService):
     def __init__(
         self,
         config: AppConfig,
@@ -103,117 +101,41 @@ class CampaignService:
         officials: OfficialDirectory,
         audit: AuditLog,
     ) -> None:
-        self._config = config
+        super().__init__(config, templates, translator, districts, officials, audit)
         self._db = database
         self._repo = repository
         self._broadcasts = broadcasts
-        self._templates = templates
-        self._translator = translator
-        self.districts = districts
-        self.officials = officials
-        self._audit = audit
-        self.zone = config.bot.zone
-        self.campaigns = {c.id: c for c in config.campaigns}
-        self.triggers: dict[str, CronTrigger] = {c.id: parse_cron(c.schedule, self.zone) for c in config.campaigns}
-        self._queued = QueuedListeners()
-        self._check_templates()
+        self.calendar = CampaignCalendar(config)
+        self.zone, self.campaigns, self.triggers = self.calendar.zone, self.calendar.campaigns, self.calendar.triggers
+        self._texts = ReminderTexts(templates, translator, districts, self.zone)
+        self._texts.check(config.campaigns)
 
-    def _check_templates(self) -> None:
-        for n, campaign in enumerate(self._config.campaigns):
-            try:
-                spec = self._templates.catalog.get(campaign.template)
-            except TemplateProblem:
-                raise ConfigError(f"campaigns[{n}].template: unknown template {campaign.template!r}") from None
-            if spec.kind != "reminder":
-                raise ConfigError(f"campaigns[{n}].template: {campaign.template!r} is not a reminder template")
-            declared = {v.name for v in spec.variables}
-            unknown = sorted(set(campaign.variables) - declared)
-            if unknown:
-                raise ConfigError(f"campaigns[{n}].variables: {campaign.template!r} has no {', '.join(unknown)}")
-            for language in LANGUAGES:  # render once now, so a broken campaign fails at start, not at 3 a.m.
-                reminder = self._render(campaign, language, datetime.now(UTC))
-                if campaign.follow_up_after is not None:
-                    self._check_follow_up(n, campaign, language, reminder)
+    # -- time (see CampaignCalendar) ------------------------------------------------------------------
 
     @property
     def grace(self) -> timedelta:
-        return self._config.scheduler.grace
-
-    def on_queued(self, listener: Listener) -> None:
-        """Called whenever deliveries are queued (the dispatcher wakes up)."""
-        self._queued.add(listener)
-
-    # -- time -------------------------------------------------------------------------------------
+        return self.calendar.grace
 
     def fire_times(self, campaign_id: str, after: datetime, until: datetime) -> list[datetime]:
-        """Scheduled times in (after, until], oldest first, in UTC.
-
-        A wall-clock time that happens twice (the hour repeated when daylight saving time ends) counts
-        once: APScheduler yields both instants, but "01:30 every day" means one reminder that day. A time
-        skipped by the spring change is moved forward by APScheduler, so it still happens once.
-        """
-        trigger = self.triggers[campaign_id]
-        times: list[datetime] = []
-        seen: set[datetime] = set()  # wall-clock times already scheduled
-        # start early enough to see the first instance of a repeated hour that ends just after `after`
-        moment = trigger.get_next_fire_time(None, after - DST_OVERLAP)
-        while moment is not None and moment <= until:
-            wall = moment.astimezone(self.zone).replace(tzinfo=None)
-            if wall not in seen and moment > after:
-                times.append(moment.astimezone(UTC))
-            seen.add(wall)
-            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-        return times
+        """Scheduled times in (after, until], oldest first, in UTC; a repeated wall-clock hour counts once."""
+        return self.calendar.fire_times(campaign_id, after, until)
 
     def latest_due(self, campaign_id: str, now: datetime) -> datetime | None:
         """The latest scheduled time at or before `now`, within the grace period."""
-        times = self.fire_times(campaign_id, now - self._config.scheduler.grace, now)
-        return times[-1] if times else None
+        return self.calendar.latest_due(campaign_id, now)
 
     def in_season(self, campaign: CampaignConfig, moment: datetime) -> bool:
-        if campaign.season is None:
-            return True
-        local = moment.astimezone(self.zone)
-        return campaign.season.contains(local.month, local.day)
+        return self.calendar.in_season(campaign, moment)
 
     def next_run(self, campaign_id: str, now: datetime) -> datetime | None:
         """The next scheduled time that falls in the campaign's season."""
-        campaign, trigger = self.campaigns[campaign_id], self.triggers[campaign_id]
-        moment = trigger.get_next_fire_time(None, now)
-        for _ in range(SEASON_SEARCH_LIMIT):
-            if moment is None or self.in_season(campaign, moment):
-                return moment.astimezone(UTC) if moment else None
-            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-        return None
-
-    def _release(self, moment: datetime) -> Callable[[str | None], datetime]:
-        """When someone with these quiet hours (None: the default) may receive a reminder sent at `moment`."""
-
-        def release(quiet: str | None) -> datetime:
-            try:
-                window = QuietHours.parse(self._config.bot.quiet_hours if quiet is None else quiet)
-            except ValueError:
-                window = QuietHours.parse(self._config.bot.quiet_hours)
-            return window.release(moment, self.zone) if window else moment
-
-        return release
+        return self.calendar.next_run(campaign_id, now)
 
     # -- occurrences --------------------------------------------------------------------------------
 
     def render(self, campaign_id: str, language: Language, at: datetime) -> str:
         """The reminder exactly as the campaign would send it at `at`."""
-        return self._render(self.campaigns[campaign_id], language, at)
-
-    def _render(self, campaign: CampaignConfig, language: Language, at: datetime) -> str:
-        spec = self._templates.catalog.get(campaign.template)
-        values = {v.name: "" for v in spec.variables} | dict(campaign.variables)
-        if ALL_DISTRICTS in campaign.districts:
-            values["districts"] = self._translator(language, "campaign-all-districts")
-        else:
-            separator = "、" if language == "zh" else ", "
-            values["districts"] = separator.join(self.districts.names(campaign.districts, language))
-        values["issued_at"] = at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
-        return self._templates.render(campaign.template, language, values).text
+        return self._texts.render(self.campaigns[campaign_id], language, at)
 
     def _district_ids(self, campaign: CampaignConfig) -> tuple[str, ...]:
         if ALL_DISTRICTS in campaign.districts:
@@ -236,16 +158,16 @@ class CampaignService:
             if not campaign.enabled:
                 return FireResult("disabled", at)
             for status, applies in (
-                ("out_of_season", not self.in_season(campaign, at)),
+                ("out_of_season", not self.calendar.in_season(campaign, at)),
                 ("paused", campaign_id in await self._repo.paused()),
             ):
                 if applies:
                     await self._repo.record_occurrence(campaign_id, at, status)
                     return FireResult(status, at)  # type: ignore[arg-type]
-        spec = self._templates.catalog.get(campaign.template)
-        texts: dict[Language, str] = {language: self._render(campaign, language, at) for language in LANGUAGES}
-        async with self._db.transaction() as conn:
-            occurrence_id = await self._repo.claim_occurrence(conn, campaign_id, at, "sent", manual_by)
+        spec = self.templates.catalog.get(campaign.template)
+        texts: dict[Language, str] = {language: self._texts.render(campaign, language, at) for language in LANGUAGES}
+        async with UnitOfWork(self._db) as uow:
+            occurrence_id = await self._repo.claim_occurrence(uow.connection, campaign_id, at, "sent", manual_by)
             if occurrence_id is None:
                 return FireResult("duplicate", at)
             broadcast, _ = await self._broadcasts.create(
@@ -258,30 +180,30 @@ class CampaignService:
                     occurrence_id=occurrence_id, ack=campaign.ack,
                 ),
                 queue=True,
-                fan_out=FanOut(not_before=self._release(now)),
-                connection=conn,
+                fan_out=FanOut(not_before=self.calendar.release(now)),
+                connection=uow.connection,
             )  # fmt: skip
             follow_up_due = at + campaign.follow_up_after if campaign.ack and campaign.follow_up_after else None
-            await self._repo.link_broadcast(conn, occurrence_id, broadcast.id, follow_up_due)
+            await self._repo.link_broadcast(uow.connection, occurrence_id, broadcast.id, follow_up_due)
         log.info("campaign %s occurrence %s queued to %d", campaign_id, at.isoformat(), broadcast.recipients)
         await self._queued.notify(broadcast)
         return FireResult("sent", at, broadcast)
 
     async def run_due(self, campaign_id: str, now: datetime) -> FireResult | None:
         """What the scheduler calls at a fire time: the latest due occurrence, if not recorded yet."""
-        at = self.latest_due(campaign_id, now)
+        at = self.calendar.latest_due(campaign_id, now)
         return await self.fire(campaign_id, at, now=now) if at is not None else None
 
     async def catch_up(self, now: datetime) -> list[FireResult]:
         """At start: send the latest occurrence missed within the grace period; record older ones missed."""
         results: list[FireResult] = []
-        grace = self._config.scheduler.grace
+        grace = self.calendar.grace
         for campaign in self.campaigns.values():
             if not campaign.enabled:
                 continue
             since = now - max(grace, CATCH_UP_LOOKBACK)
             known = await self._repo.known_times(campaign.id, since)
-            unknown = [t for t in self.fire_times(campaign.id, since, now) if t not in known]
+            unknown = [t for t in self.calendar.fire_times(campaign.id, since, now) if t not in known]
             if not unknown:
                 continue
             latest = unknown[-1]
@@ -302,7 +224,7 @@ class CampaignService:
             if original is None:
                 continue
             texts: dict[Language, str] = {
-                language: self._follow_up_text(language, original.texts[language]) for language in LANGUAGES
+                language: self._texts.follow_up(language, original.texts[language]) for language in LANGUAGES
             }
             try:
                 broadcast = await self._follow_up(occurrence, original, texts, now)
@@ -312,36 +234,10 @@ class CampaignService:
             await self._queued.notify(broadcast)
         return sent
 
-    def _follow_up_text(self, language: Language, reminder: str) -> str:
-        """The follow-up: a header above the reminder as it was sent. Its length is checked at start
-        (`_check_follow_up`); should a stored reminder still make it too long (sent under an older
-        config), the header goes alone: the reminder is in the chat already, and the button is attached."""
-        header, text = self._follow_up_parts(language, reminder)
-        try:
-            check_telegram_html(text)
-        except TelegramHtmlError as problem:
-            log.error("campaign follow-up (%s) sent without the reminder: %s", language, problem)
-            return header
-        return text
-
-    def _follow_up_parts(self, language: Language, reminder: str) -> tuple[str, str]:
-        header = self._translator(language, "campaign-follow-up-header")
-        return header, f"{header}\n\n{reminder}"
-
-    def _check_follow_up(self, n: int, campaign: CampaignConfig, language: Language, reminder: str) -> None:
-        """Refuse at start a campaign whose follow-up (the header plus the reminder) Telegram would refuse."""
-        try:
-            check_telegram_html(self._follow_up_parts(language, reminder)[1])
-        except TelegramHtmlError as problem:
-            raise ConfigError(
-                f"campaigns[{n}].follow_up_after: the follow-up of {campaign.id!r} in {language} would be refused "
-                f"by Telegram ({problem}): shorten the reminder (campaigns[{n}].variables) or drop follow_up_after"
-            ) from None
-
     async def _follow_up(
         self, occurrence: Occurrence, original: Broadcast, texts: dict[Language, str], now: datetime
     ) -> Broadcast:
-        async with self._db.transaction() as conn:
+        async with UnitOfWork(self._db) as uow:
             broadcast, _ = await self._broadcasts.create(
                 NewBroadcast(
                     kind=BroadcastKind.REMINDER, template_id=original.template_id, variables=original.variables,
@@ -351,10 +247,10 @@ class CampaignService:
                     follows_id=original.id, occurrence_id=occurrence.id, ack=True,
                 ),
                 queue=True,
-                fan_out=FanOut(not_before=self._release(now), skip_acknowledged_of=occurrence.id),
-                connection=conn,
+                fan_out=FanOut(not_before=self.calendar.release(now), skip_acknowledged_of=occurrence.id),
+                connection=uow.connection,
             )  # fmt: skip
-            if not await self._repo.claim_follow_up(conn, occurrence.id, broadcast.id):
+            if not await self._repo.claim_follow_up(uow.connection, occurrence.id, broadcast.id):
                 raise _AlreadySent
         return broadcast
 
@@ -386,9 +282,7 @@ class CampaignService:
         elif not self.officials.covers(official, self._district_ids(campaign)):
             reason = "out of scope"
         if reason is not None:
-            await self._audit.record(
-                "refused", actor_id=actor_id, attempted=f"{attempted} {campaign_id}", reason=reason
-            )
+            await self.audit.record("refused", actor_id=actor_id, attempted=f"{attempted} {campaign_id}", reason=reason)
             key = {"not an official": "alert-not-official", "unknown campaign": "campaign-unknown"}.get(
                 reason, "campaign-out-of-scope"
             )
@@ -407,19 +301,19 @@ class CampaignService:
     async def set_paused(self, actor_id: int, campaign_id: str, paused: bool) -> None:
         name = await self._official_in_scope(actor_id, campaign_id, "pause" if paused else "resume")
         await self._repo.set_paused(campaign_id, paused, actor_id)
-        await self._audit.record("pause" if paused else "resume", actor_id=actor_id, actor_name=name,
+        await self.audit.record("pause" if paused else "resume", actor_id=actor_id, actor_name=name,
                                  campaign=campaign_id)  # fmt: skip
 
     async def preview(self, actor_id: int, campaign_id: str, now: datetime) -> dict[Language, str]:
         name = await self._official_in_scope(actor_id, campaign_id, "preview")
-        await self._audit.record("preview", actor_id=actor_id, actor_name=name, campaign=campaign_id)
-        return {language: self._render(self.campaigns[campaign_id], language, now) for language in LANGUAGES}
+        await self.audit.record("preview", actor_id=actor_id, actor_name=name, campaign=campaign_id)
+        return {language: self.render(campaign_id, language, now) for language in LANGUAGES}
 
     async def run_now(self, actor_id: int, campaign_id: str, now: datetime) -> FireResult:
         """Send an occurrence now, whatever the schedule, season or pause (the official decided)."""
         name = await self._official_in_scope(actor_id, campaign_id, "run")
         result = await self.fire(campaign_id, now, now=now, manual_by=actor_id)
-        await self._audit.record(
+        await self.audit.record(
             "run", actor_id=actor_id, actor_name=name, broadcast_id=result.broadcast.id if result.broadcast else None,
             campaign=campaign_id, status=result.status,
             recipients=result.broadcast.recipients if result.broadcast else 0,

@@ -19,6 +19,7 @@ from alertbot.storage import Database
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.campaigns import CampaignRepository
+from alertbot.storage.outbox import OutboxRepository
 from alertbot.storage.subscribers import SubscriberRepository
 
 
@@ -33,6 +34,7 @@ class Services:
     officials: OfficialDirectory
     subscriptions: SubscriptionService
     broadcasts: BroadcastRepository
+    outbox: OutboxRepository
     audit: AuditLog
     alerts: AlertService
     campaigns: CampaignService
@@ -68,6 +70,7 @@ def _services(config: AppConfig, database: Database) -> Services:
         officials=officials,
         subscriptions=SubscriptionService(SubscriberRepository(database), districts),
         broadcasts=broadcasts,
+        outbox=OutboxRepository(database),
         audit=audit,
         alerts=alerts,
         campaigns=campaigns,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertbot.core.clock import utcnow
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import audit_log
 
@@ -48,7 +49,7 @@ class AuditLog:
         async with self._db.transaction() as conn:
             await conn.execute(
                 audit_log.insert().values(
-                    at=datetime.now(UTC),
+                    at=utcnow(),
                     actor_id=actor_id,
                     actor_name=actor_name,
                     action=action,

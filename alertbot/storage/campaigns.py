@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import DeliveryState
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import (
@@ -56,7 +57,7 @@ class CampaignRepository:
                 occurrence_at=at,
                 status=status,
                 manual_by=manual_by,
-                created_at=datetime.now(UTC),
+                created_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["campaign_id", "occurrence_at"])
             .returning(campaign_occurrences.c.id)
@@ -129,7 +130,7 @@ class CampaignRepository:
         async with self._db.transaction() as conn:
             inserted = await conn.scalar(
                 self._db.insert(campaign_acks)
-                .values(occurrence_id=occurrence_id, chat_id=chat_id, at=datetime.now(UTC))
+                .values(occurrence_id=occurrence_id, chat_id=chat_id, at=utcnow())
                 .on_conflict_do_nothing()
                 .returning(campaign_acks.c.chat_id)
             )
@@ -146,13 +147,6 @@ class CampaignRepository:
                 )
             )
 
-    async def acknowledged(self, occurrence_id: int) -> set[int]:
-        async with self._db.connect() as conn:
-            rows = await conn.scalars(
-                sa.select(campaign_acks.c.chat_id).where(campaign_acks.c.occurrence_id == occurrence_id)
-            )
-            return set(rows)
-
     async def paused(self) -> set[str]:
         async with self._db.connect() as conn:
             rows = await conn.scalars(
@@ -161,7 +155,7 @@ class CampaignRepository:
             return set(rows)
 
     async def set_paused(self, campaign_id: str, paused: bool, actor: int | None) -> None:
-        values = {"paused": paused, "updated_by": actor, "updated_at": datetime.now(UTC)}
+        values = {"paused": paused, "updated_by": actor, "updated_at": utcnow()}
         async with self._db.transaction() as conn:
             await conn.execute(
                 self._db.insert(campaign_states)

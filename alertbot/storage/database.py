@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from alertbot.core.clock import utcnow
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -96,7 +98,7 @@ class Database:
         SQLite lives on one host, whose clock is the database's.
         """
         if self.is_sqlite:
-            return datetime.now(UTC)
+            return utcnow()
         if connection is not None:
             value = await connection.scalar(sa.select(sa.func.clock_timestamp()))
         else:

@@ -1,15 +1,20 @@
-"""SQL for subscribers and their subscriptions. Each public method is one committed transaction."""
+"""SQL for subscribers and their subscriptions: every write to these tables is here.
+
+Each public method of `SubscriberRepository` is one committed transaction; the module's functions that
+take a connection write inside the caller's (the outbox recording a blocked or migrated chat).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import BusinessCategory, DeliveryState, Language, Subscriber, SubscriberKind
 from alertbot.storage.audit import anonymise_chat
 from alertbot.storage.database import Database
@@ -29,8 +34,19 @@ class DistrictRequest:
     district_ids: tuple[str, ...]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+async def deactivate(conn: AsyncConnection, chat_id: int, now: datetime) -> None:
+    """The chat blocked the bot or is gone: nothing more is sent to it until it talks to the bot again."""
+    await conn.execute(
+        subscribers.update().where(subscribers.c.chat_id == chat_id).values(active=False, updated_at=now)
+    )
+
+
+async def migrate_chat(conn: AsyncConnection, old: int, new: int) -> None:
+    """The group `old` became the supergroup `new`: its subscriber follows, unless `new` has one already."""
+    exists = await conn.scalar(sa.select(subscribers.c.chat_id).where(subscribers.c.chat_id == new))
+    if exists is None:
+        # subscriptions follow through ON UPDATE CASCADE
+        await conn.execute(subscribers.update().where(subscribers.c.chat_id == old).values(chat_id=new))
 
 
 class SubscriberRepository:
@@ -58,7 +74,7 @@ class SubscriberRepository:
         business_name: str | None = None,
     ) -> Subscriber:
         """Create the subscriber or update the given profile fields; reactivates an inactive one."""
-        now = _now()
+        now = utcnow()
         values: dict[str, object] = {"language": language, "updated_at": now, "active": True}
         if kind is not None:
             values["kind"] = kind.value
@@ -80,7 +96,7 @@ class SubscriberRepository:
             await conn.execute(
                 subscribers.update()
                 .where(subscribers.c.chat_id == chat_id, subscribers.c.active.is_(False))
-                .values(active=True, updated_at=_now())
+                .values(active=True, updated_at=utcnow())
             )
 
     async def set_language(self, chat_id: int, language: Language) -> None:
@@ -88,7 +104,7 @@ class SubscriberRepository:
             await conn.execute(
                 subscribers.update()
                 .where(subscribers.c.chat_id == chat_id)
-                .values(language=language, updated_at=_now())
+                .values(language=language, updated_at=utcnow())
             )
 
     async def set_quiet_hours(self, chat_id: int, quiet_hours: str | None) -> None:
@@ -97,7 +113,7 @@ class SubscriberRepository:
             await conn.execute(
                 subscribers.update()
                 .where(subscribers.c.chat_id == chat_id)
-                .values(quiet_hours=quiet_hours, updated_at=_now())
+                .values(quiet_hours=quiet_hours, updated_at=utcnow())
             )
 
     async def quiet_hours_of(self, chat_id: int) -> str | None:
@@ -113,7 +129,7 @@ class SubscriberRepository:
         """
         if not requests:
             return []
-        now = _now()
+        now = utcnow()
         people = {r.chat_id: r.language for r in requests}
         rows = {(r.chat_id, d) for r in requests for d in r.district_ids}
         new_subscribers = self._db.insert(subscribers).values(
@@ -166,7 +182,7 @@ class SubscriberRepository:
 
         1. What is not sent yet, pending or in flight (`sending`), is cancelled: the dispatcher
            re-checks its claims before sending, and a late answer cannot put a cancelled row back in
-           the queue (`BroadcastRepository.record`).
+           the queue (`OutboxRepository.record`).
         2. The chat's delivery rows are anonymised, not deleted, so every broadcast's report keeps its
            true counts (sent, blocked, failed, cancelled): each row's chat id becomes
            FORGOTTEN_CHAT_BASE - (its own row id), and its message id, error and language are cleared
@@ -218,7 +234,7 @@ class SubscriberRepository:
             return {row[0]: row[1] for row in rows}
 
     async def _touch(self, conn: AsyncConnection, chat_id: int) -> None:
-        await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(updated_at=_now()))
+        await conn.execute(subscribers.update().where(subscribers.c.chat_id == chat_id).values(updated_at=utcnow()))
 
     @staticmethod
     async def _district_ids(conn: AsyncConnection, chat_id: int) -> list[str]:

@@ -1,15 +1,40 @@
-"""Answers to button taps that refuse something: a pop-up Telegram will accept (at most 200 characters)."""
+"""What handlers share to read an update and answer it: who acts, the message tapped, refusals as pop-ups
+Telegram will accept (at most 200 characters), fixed replies, and long answers in as few messages as fit."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
 
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
-from alertbot.content.telegram_html import utf16_length
+from alertbot.content.telegram_html import MAX_TEXT_LENGTH, utf16_length
 
 CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
+
+
+class Refusal(Protocol):
+    """A service's refusal (AlertError, CampaignError): the UI string's key and its arguments."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def args_for_text(self) -> Mapping[str, Any]: ...
+
+
+def user_id(event: Message | CallbackQuery) -> int:
+    """Who sent the message or tapped the button."""
+    assert event.from_user is not None
+    return event.from_user.id
+
+
+def tapped_message(query: CallbackQuery) -> Message:
+    """The message whose button was tapped (the flows' messages are recent, so accessible)."""
+    assert isinstance(query.message, Message)
+    return query.message
 
 
 def refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
@@ -21,3 +46,35 @@ def refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) 
         text += "…"
     callback_answer.text = text
     callback_answer.show_alert = True
+
+
+def refuse_error(callback_answer: CallbackAnswer, l10n: Texts, error: Refusal) -> None:
+    """The pop-up for a service's refusal."""
+    refuse(callback_answer, l10n, error.key, **error.args_for_text)
+
+
+def error_text(l10n: Texts, error: Refusal) -> str:
+    """A service's refusal as a message text."""
+    return l10n(error.key, **error.args_for_text)
+
+
+def reply_with(key: str) -> Callable[[Message, Texts], Awaitable[None]]:
+    """A handler that answers any message with the fixed text `key`."""
+
+    async def reply(message: Message, l10n: Texts) -> None:
+        await message.answer(l10n(key))
+
+    return reply
+
+
+async def answer_in_parts(message: Message | InaccessibleMessage, parts: Sequence[str]) -> None:
+    """Send the parts joined by blank lines, in as few messages as Telegram's length limit allows."""
+    chunk = ""
+    for part in parts:
+        joined = f"{chunk}\n\n{part}" if chunk else part
+        if chunk and utf16_length(joined) > MAX_TEXT_LENGTH:
+            await message.answer(chunk)
+            joined = part
+        chunk = joined
+    if chunk:
+        await message.answer(chunk)

@@ -111,6 +111,10 @@ class CommandMenus:
         self._wake.set()  # a refusal is retried by the background task
         return done
 
+    async def set_person(self, bot: Bot, chat_id: int, language: Language) -> bool:
+        """This chat's menu in `language`, with the officials' commands if the chat is an official's."""
+        return await self.set_chat(bot, chat_id, language, official=self._officials.is_official(chat_id))
+
     @staticmethod
     def _finished(task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -1,11 +1,15 @@
-"""Small text helpers shared by handlers: lists of district names in the person's language."""
+"""Small text helpers shared by handlers and keyboards: lists of district names, and times in the bot's zone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from alertbot.core.domain import Language
 from alertbot.services.districts import DistrictDirectory
+
+TIME_FORMAT = "%Y-%m-%d %H:%M"  # how the chat shows a moment (the one definition in telegram/)
 
 _SEPARATOR: dict[Language, str] = {"zh": "、", "en": ", "}
 
@@ -21,3 +25,8 @@ def district_names(districts: DistrictDirectory, ids: Iterable[str], language: L
 def valid_districts(districts: DistrictDirectory, language: Language) -> str:
     """Every district as "name (id)", for replies to a mistyped district."""
     return join_names((f"{d.name(language)} ({d.id})" for d in districts), language)
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """`moment` in the bot's zone, as TIME_FORMAT shows it."""
+    return moment.astimezone(zone).strftime(TIME_FORMAT)

@@ -22,11 +22,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts, Translator
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, TelegramHtmlError, check_telegram_html
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import Broadcast, BroadcastKind, BroadcastStatus, DeliveryCounts
 from alertbot.core.health import Health
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
 from alertbot.services.subscriptions import SubscriptionService
-from alertbot.storage.broadcasts import BroadcastRepository, utcnow
+from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
 from alertbot.telegram.formatting import district_names
 

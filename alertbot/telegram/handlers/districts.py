@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -12,10 +12,11 @@ from alertbot.content.i18n import Texts
 from alertbot.core.errors import UnknownDistrictError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.answers import refuse
 from alertbot.telegram.callbacks import DistrictToggle, PickerDone, PickerMode, UnsubscribeAll
-from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.filters import private_router
 from alertbot.telegram.formatting import district_names, join_names, valid_districts
-from alertbot.telegram.keyboards import district_picker, unsubscribe_picker
+from alertbot.telegram.keyboards.common import district_picker, unsubscribe_picker
 
 ALL_WORDS = {"all", "全部", "所有"}
 
@@ -96,8 +97,7 @@ async def toggle_district(
     assert isinstance(query.message, Message)
     chat_id, directory, district = query.message.chat.id, subscriptions.districts, callback_data.district
     if district not in directory:
-        callback_answer.text = l10n.plain("picker-district-unknown")
-        callback_answer.show_alert = True
+        refuse(callback_answer, l10n, "picker-district-unknown")
         return
     if callback_data.mode is PickerMode.UNSUBSCRIBE:
         await subscriptions.unsubscribe(chat_id, [district])
@@ -128,8 +128,7 @@ async def picker_done(
     assert isinstance(query.message, Message)
     subscriber = await subscriptions.get(query.message.chat.id)
     if subscriber is None or not subscriber.districts:
-        callback_answer.text = l10n.plain("onboarding-no-district")
-        callback_answer.show_alert = True
+        refuse(callback_answer, l10n, "onboarding-no-district")
         return
     await state.clear()
     names = district_names(subscriptions.districts, subscriber.districts, l10n.language)
@@ -144,10 +143,8 @@ async def unsubscribe_all(query: CallbackQuery, l10n: Texts, subscriptions: Subs
 
 def build_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
-    router = private_chats_only(Router(name=__name__))
-    router.message.register(subscribe, Command("subscribe"))
-    router.message.register(unsubscribe, Command("unsubscribe"))
-    router.callback_query.register(toggle_district, DistrictToggle.filter())
-    router.callback_query.register(picker_done, PickerDone.filter())
-    router.callback_query.register(unsubscribe_all, UnsubscribeAll.filter())
-    return router
+    return private_router(
+        __name__,
+        commands={"subscribe": subscribe, "unsubscribe": unsubscribe},
+        taps={DistrictToggle: toggle_district, PickerDone: picker_done, UnsubscribeAll: unsubscribe_all},
+    )

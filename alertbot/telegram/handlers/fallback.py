@@ -7,23 +7,18 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
+from alertbot.telegram.answers import refuse, reply_with
 
-
-async def group_command(message: Message, l10n: Texts) -> None:
-    await message.answer(l10n("private-only"))
-
-
-async def unknown_input(message: Message, l10n: Texts) -> None:
-    await message.answer(l10n("unknown-command"))
+group_command = reply_with("private-only")
+unknown_input = reply_with("unknown-command")
 
 
 async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer, l10n: Texts) -> None:
-    callback_answer.text = l10n.plain("button-expired")
-    callback_answer.show_alert = True
+    refuse(callback_answer, l10n, "button-expired")
 
 
 def build_router() -> Router:

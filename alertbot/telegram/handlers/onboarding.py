@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, F, Router
 from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from alertbot.content.i18n import Texts
-from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, SubscriberKind
+from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
+from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import InvalidBusinessNameError, SubscriptionService
+from alertbot.telegram.answers import reply_with, tapped_message
 from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode
 from alertbot.telegram.commands import CommandMenus
 from alertbot.telegram.filters import private_chats_only
 from alertbot.telegram.handlers.profile import profile_text
-from alertbot.telegram.keyboards import category_keyboard, district_picker, kind_keyboard
+from alertbot.telegram.keyboards.common import category_keyboard, district_picker, kind_keyboard
 from alertbot.telegram.states import Onboarding
 
 
@@ -46,6 +50,21 @@ async def _welcome(message: Message, state: FSMContext, l10n: Texts, subscriptio
     await message.answer(l10n("welcome"), reply_markup=kind_keyboard(l10n))
 
 
+async def _ask_districts(
+    show: Callable[..., Awaitable[object]],
+    state: FSMContext,
+    l10n: Texts,
+    subscriber: Subscriber,
+    districts: DistrictDirectory,
+) -> None:
+    """The last step: the district picker, shown by `show` (the tapped message's edit_text, or answer)."""
+    await state.set_state(Onboarding.districts)
+    await show(
+        l10n("choose-districts"),
+        reply_markup=district_picker(l10n, districts, subscriber.districts, PickerMode.ONBOARDING),
+    )
+
+
 async def choose_kind(
     query: CallbackQuery,
     callback_data: KindChoice,
@@ -53,24 +72,20 @@ async def choose_kind(
     l10n: Texts,
     subscriptions: SubscriptionService,
 ) -> None:
-    assert isinstance(query.message, Message)
+    message = tapped_message(query)
     if callback_data.kind is SubscriberKind.BUSINESS:
         await state.set_state(Onboarding.category)
-        await query.message.edit_text(l10n("choose-category"), reply_markup=category_keyboard(l10n))
+        await message.edit_text(l10n("choose-category"), reply_markup=category_keyboard(l10n))
         return
-    subscriber = await subscriptions.register_resident(query.message.chat.id, l10n.language)
-    await state.set_state(Onboarding.districts)
-    await query.message.edit_text(
-        l10n("choose-districts"),
-        reply_markup=district_picker(l10n, subscriptions.districts, subscriber.districts, PickerMode.ONBOARDING),
-    )
+    subscriber = await subscriptions.register_resident(message.chat.id, l10n.language)
+    await _ask_districts(message.edit_text, state, l10n, subscriber, subscriptions.districts)
 
 
 async def choose_category(query: CallbackQuery, callback_data: CategoryChoice, state: FSMContext, l10n: Texts) -> None:
-    assert isinstance(query.message, Message)
+    message = tapped_message(query)
     await state.set_state(Onboarding.business_name)
     await state.update_data(category=callback_data.category.value)
-    await query.message.edit_text(l10n("ask-business-name", max=BUSINESS_NAME_MAX))
+    await message.edit_text(l10n("ask-business-name", max=BUSINESS_NAME_MAX))
 
 
 async def business_name(message: Message, state: FSMContext, l10n: Texts, subscriptions: SubscriptionService) -> None:
@@ -81,15 +96,10 @@ async def business_name(message: Message, state: FSMContext, l10n: Texts, subscr
     except InvalidBusinessNameError:
         await message.answer(l10n("business-name-invalid", max=BUSINESS_NAME_MAX))
         return
-    await state.set_state(Onboarding.districts)
-    await message.answer(
-        l10n("choose-districts"),
-        reply_markup=district_picker(l10n, subscriptions.districts, subscriber.districts, PickerMode.ONBOARDING),
-    )
+    await _ask_districts(message.answer, state, l10n, subscriber, subscriptions.districts)
 
 
-async def business_name_not_text(message: Message, l10n: Texts) -> None:
-    await message.answer(l10n("business-name-not-text"))
+business_name_not_text = reply_with("business-name-not-text")
 
 
 def build_router() -> Router:

@@ -7,7 +7,7 @@ from typing import cast
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, Message
@@ -18,11 +18,12 @@ from alertbot.core.domain import LANGUAGES, Language, Subscriber, SubscriberKind
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.answers import tapped_message
 from alertbot.telegram.callbacks import ForgetChoice, LanguageChoice
 from alertbot.telegram.commands import CommandMenus, clear_chat_commands
-from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.filters import private_router
 from alertbot.telegram.formatting import district_names
-from alertbot.telegram.keyboards import forget_keyboard, language_keyboard
+from alertbot.telegram.keyboards.common import forget_keyboard, language_keyboard
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +57,12 @@ async def my_subscriptions(message: Message, l10n: Texts, subscriptions: Subscri
 
 
 async def _switch_language(
-    bot: Bot,
-    chat_id: int,
-    language: Language,
-    l10n: Texts,
-    subscriptions: SubscriptionService,
-    officials: OfficialDirectory,
-    menus: CommandMenus,
-) -> None:
-    """Store the choice, then show the command menu of this chat in that language too (best effort)."""
+    bot: Bot, chat_id: int, language: Language, l10n: Texts, subscriptions: SubscriptionService, menus: CommandMenus
+) -> str:
+    """Store the choice, show the command menu of this chat in that language too (best effort); the reply."""
     await subscriptions.set_language(chat_id, language)
-    await menus.set_chat(bot, chat_id, language, official=officials.is_official(chat_id))
+    await menus.set_person(bot, chat_id, language)
+    return Texts(l10n.translator, language)("language-set")
 
 
 async def language(
@@ -75,7 +71,6 @@ async def language(
     bot: Bot,
     l10n: Texts,
     subscriptions: SubscriptionService,
-    officials: OfficialDirectory,
     menus: CommandMenus,
 ) -> None:
     if not command.args:
@@ -85,8 +80,7 @@ async def language(
     if chosen is None:
         await message.answer(l10n("language-unknown", code=command.args.strip()))
         return
-    await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, officials, menus)
-    await message.answer(Texts(l10n.translator, chosen)("language-set"))
+    await message.answer(await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, menus))
 
 
 async def language_chosen(
@@ -95,16 +89,14 @@ async def language_chosen(
     bot: Bot,
     l10n: Texts,
     subscriptions: SubscriptionService,
-    officials: OfficialDirectory,
     menus: CommandMenus,
 ) -> None:
-    assert isinstance(query.message, Message)
+    message = tapped_message(query)
     if callback_data.language not in LANGUAGES:
-        await query.message.edit_text(l10n("language-unknown", code=callback_data.language))
+        await message.edit_text(l10n("language-unknown", code=callback_data.language))
         return
     chosen = cast(Language, callback_data.language)
-    await _switch_language(bot, query.message.chat.id, chosen, l10n, subscriptions, officials, menus)
-    await query.message.edit_text(Texts(l10n.translator, chosen)("language-set"))
+    await message.edit_text(await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, menus))
 
 
 async def _forget_chat_state(state: FSMContext, chat_id: int, user_id: int) -> None:
@@ -152,10 +144,8 @@ async def forget_chosen(
 
 def build_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
-    router = private_chats_only(Router(name=__name__))
-    router.message.register(my_subscriptions, Command("mysubs"))
-    router.message.register(language, Command("language"))
-    router.callback_query.register(language_chosen, LanguageChoice.filter())
-    router.message.register(forget_me, Command("forgetme"))
-    router.callback_query.register(forget_chosen, ForgetChoice.filter())
-    return router
+    return private_router(
+        __name__,
+        commands={"mysubs": my_subscriptions, "language": language, "forgetme": forget_me},
+        taps={LanguageChoice: language_chosen, ForgetChoice: forget_chosen},
+    )

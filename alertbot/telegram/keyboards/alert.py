@@ -11,7 +11,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from alertbot.content.i18n import Texts
 from alertbot.content.templates import TemplateSpec
@@ -19,21 +18,9 @@ from alertbot.core.domain import Audience, BusinessCategory, Severity, Subscribe
 from alertbot.services.alerts import Preview
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import ALL_DISTRICTS
-from alertbot.telegram.callbacks import (
-    AlertAudienceChoice,
-    AlertCancel,
-    AlertConfirm,
-    AlertDistrictsDone,
-    AlertDistrictToggle,
-    AlertModeChoice,
-    AlertSendAt,
-    AlertSeverityChoice,
-    AlertSkip,
-    AlertTemplateChoice,
-)
-
-CHECKED = "✅ "
-
+from alertbot.telegram import callbacks
+from alertbot.telegram.formatting import TIME_FORMAT
+from alertbot.telegram.keyboards.common import Button, district_grid, keyboard, ticked
 
 # Every audience an official may choose, in the order offered: everyone, residents, businesses, categories.
 AUDIENCES: tuple[Audience, ...] = (
@@ -63,69 +50,58 @@ def mode_label(l10n: Texts, exercise: bool) -> str:
 
 
 def template_keyboard(l10n: Texts, templates: Sequence[TemplateSpec]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for spec in templates:
-        builder.button(text=spec.title[l10n.language], callback_data=AlertTemplateChoice(template=spec.id))
-    builder.adjust(2)
-    return builder.as_markup()
+    buttons = ((spec.title[l10n.language], callbacks.AlertTemplateChoice(template=spec.id)) for spec in templates)
+    return keyboard(buttons, 2)
 
 
 def skip_keyboard(l10n: Texts, variable: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=l10n.plain("alert-skip"), callback_data=AlertSkip(variable=variable))
-    return builder.as_markup()
+    return keyboard([(l10n.plain("alert-skip"), callbacks.AlertSkip(variable=variable))])
 
 
 def district_keyboard(
     l10n: Texts, districts: DistrictDirectory, scope: Sequence[str], selected: Collection[str], *, everywhere: bool
 ) -> InlineKeyboardMarkup:
     """The districts of the official's scope, ticked when chosen; "All districts" only for scope "*"."""
-    builder = InlineKeyboardBuilder()
-    for district_id in scope:
-        mark = CHECKED if district_id in selected else ""
-        builder.button(
-            text=mark + districts.name(district_id, l10n.language),
-            callback_data=AlertDistrictToggle(district=district_id),
-        )
-    builder.adjust(2)
+    buttons = (
+        (ticked(districts.name(d, l10n.language), d in selected), callbacks.AlertDistrictToggle(district=d))
+        for d in scope
+    )
+    below: list[Button] = []
     if everywhere:
-        mark = CHECKED if scope and set(scope) <= set(selected) else ""
-        builder.row()
-        builder.button(
-            text=mark + l10n.plain("alert-all-districts"), callback_data=AlertDistrictToggle(district=ALL_DISTRICTS)
+        all_chosen = bool(scope) and set(scope) <= set(selected)
+        below.append(
+            (
+                ticked(l10n.plain("alert-all-districts"), all_chosen),
+                callbacks.AlertDistrictToggle(district=ALL_DISTRICTS),
+            )
         )
-    builder.row()
-    builder.button(text=l10n.plain("alert-districts-done"), callback_data=AlertDistrictsDone())
-    return builder.as_markup()
+    below.append((l10n.plain("alert-districts-done"), callbacks.AlertDistrictsDone()))
+    return district_grid(buttons, *below)
 
 
 def audience_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for audience in AUDIENCES:
-        builder.button(
-            text=audience_label(l10n, audience),
-            callback_data=AlertAudienceChoice(kind=audience.kind, category=audience.category),
-        )
-    builder.adjust(1, 2, 2)
-    return builder.as_markup()
+    buttons = (
+        (audience_label(l10n, audience), callbacks.AlertAudienceChoice(kind=audience.kind, category=audience.category))
+        for audience in AUDIENCES
+    )
+    return keyboard(buttons, 1, 2, 2)
 
 
 def severity_keyboard(l10n: Texts, suggested: Severity | None) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for severity in Severity:
-        label = severity_label(l10n, severity)
-        if severity is suggested:
-            label = l10n.plain("alert-suggested", label=label)
-        builder.button(text=label, callback_data=AlertSeverityChoice(severity=severity))
-    builder.adjust(1)
-    return builder.as_markup()
+    def label(severity: Severity) -> str:
+        text = severity_label(l10n, severity)
+        return l10n.plain("alert-suggested", label=text) if severity is suggested else text
+
+    return keyboard(((label(s), callbacks.AlertSeverityChoice(severity=s)) for s in Severity), 1)
 
 
 def mode_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=l10n.plain("alert-mode-live-button"), callback_data=AlertModeChoice(exercise=False))
-    builder.button(text=l10n.plain("alert-mode-exercise-button"), callback_data=AlertModeChoice(exercise=True))
-    return builder.as_markup()
+    return keyboard(
+        [
+            (l10n.plain("alert-mode-live-button"), callbacks.AlertModeChoice(exercise=False)),
+            (l10n.plain("alert-mode-exercise-button"), callbacks.AlertModeChoice(exercise=True)),
+        ]
+    )
 
 
 def confirm_label(l10n: Texts, *, exercise: bool, total: int, needs_approval: bool, at: str | None = None) -> str:
@@ -141,40 +117,31 @@ def confirm_label(l10n: Texts, *, exercise: bool, total: int, needs_approval: bo
 def send_at_label(when: datetime, zone: ZoneInfo) -> str:
     """A sending time as the bot's zone shows it, short: "12-01 08:00" (the year only if it is not this one)."""
     local, now = when.astimezone(zone), datetime.now(zone)
-    return local.strftime("%m-%d %H:%M" if local.year == now.year else "%Y-%m-%d %H:%M")
+    return local.strftime("%m-%d %H:%M" if local.year == now.year else TIME_FORMAT)
+
+
+def _cancel(l10n: Texts) -> Button:
+    return l10n.plain("alert-cancel"), callbacks.AlertCancel()
 
 
 def confirm_keyboard(l10n: Texts, preview: Preview) -> InlineKeyboardMarkup:
     """Confirm, "⏰ Send at…" (not for follow-ups: they go out at once), then Cancel."""
     draft = preview.draft
     label = confirm_label(l10n, exercise=draft.exercise, total=preview.total, needs_approval=preview.needs_approval)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=label, callback_data=AlertConfirm(force_duplicate=False))
+    buttons: list[Button] = [(label, callbacks.AlertConfirm(force_duplicate=False))]
     if draft.follows_id is None:
-        builder.button(text=l10n.plain("alert-send-at"), callback_data=AlertSendAt())
-    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
-    builder.adjust(1)
-    return builder.as_markup()
+        buttons.append((l10n.plain("alert-send-at"), callbacks.AlertSendAt()))
+    return keyboard([*buttons, _cancel(l10n)], 1)
 
 
 def scheduled_confirm_keyboard(l10n: Texts, label: str) -> InlineKeyboardMarkup:
     """Confirm a scheduled send (the label names mode, count and time), then Cancel."""
-    builder = InlineKeyboardBuilder()
-    builder.button(text=label, callback_data=AlertConfirm(force_duplicate=False))
-    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
-    builder.adjust(1)
-    return builder.as_markup()
+    return keyboard([(label, callbacks.AlertConfirm(force_duplicate=False)), _cancel(l10n)], 1)
 
 
 def cancel_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
-    return builder.as_markup()
+    return keyboard([_cancel(l10n)])
 
 
 def duplicate_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=l10n.plain("alert-send-again"), callback_data=AlertConfirm(force_duplicate=True))
-    builder.button(text=l10n.plain("alert-cancel"), callback_data=AlertCancel())
-    builder.adjust(1)
-    return builder.as_markup()
+    return keyboard([(l10n.plain("alert-send-again"), callbacks.AlertConfirm(force_duplicate=True)), _cancel(l10n)], 1)

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from alertbot.config import CampaignConfig, SeasonWindow
 from alertbot.content.i18n import Texts
@@ -25,10 +23,8 @@ from alertbot.telegram.callbacks import (
     CampaignRunCancel,
     CampaignRunConfirm,
 )
-from alertbot.telegram.formatting import join_names
-
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-
+from alertbot.telegram.formatting import join_names, local_time
+from alertbot.telegram.keyboards.common import Button, keyboard
 
 # -- labels ------------------------------------------------------------------------------------------
 
@@ -84,10 +80,6 @@ def state_label(l10n: Texts, view: CampaignView) -> str:
     return l10n.plain("campaign-state-paused" if view.paused else "campaign-state-active")
 
 
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime(TIME_FORMAT)
-
-
 def last_run_label(l10n: Texts, view: CampaignView, zone: ZoneInfo) -> str:
     counts = view.counts
     if counts.last_at is None:
@@ -123,27 +115,24 @@ def campaigns_keyboard(l10n: Texts, numbered: Sequence[tuple[int, CampaignView]]
     """One row per campaign the official may act on: Pause/Resume, Preview, Run now (numbered as listed)."""
     if not numbered:
         return None
-    builder = InlineKeyboardBuilder()
+    buttons: list[Button] = []
     for n, view in numbered:
         campaign_id = view.campaign.id
         toggle = "campaign-button-resume" if view.paused else "campaign-button-pause"
-        builder.button(
-            text=l10n.plain(toggle, n=n), callback_data=CampaignPause(campaign=campaign_id, paused=not view.paused)
-        )
-        builder.button(
-            text=l10n.plain("campaign-button-preview", n=n), callback_data=CampaignPreview(campaign=campaign_id)
-        )
-        builder.button(text=l10n.plain("campaign-button-run", n=n), callback_data=CampaignRunAsk(campaign=campaign_id))
-    builder.adjust(3)
-    return builder.as_markup()
+        buttons += [
+            (l10n.plain(toggle, n=n), CampaignPause(campaign=campaign_id, paused=not view.paused)),
+            (l10n.plain("campaign-button-preview", n=n), CampaignPreview(campaign=campaign_id)),
+            (l10n.plain("campaign-button-run", n=n), CampaignRunAsk(campaign=campaign_id)),
+        ]
+    return keyboard(buttons, 3)
 
 
 def run_confirm_keyboard(l10n: Texts, campaign: CampaignConfig, title: str) -> InlineKeyboardMarkup:
     """The confirm button names the campaign, so a tap cannot send the wrong one."""
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=l10n.plain("campaign-run-confirm", title=title), callback_data=CampaignRunConfirm(campaign=campaign.id)
+    return keyboard(
+        [
+            (l10n.plain("campaign-run-confirm", title=title), CampaignRunConfirm(campaign=campaign.id)),
+            (l10n.plain("campaign-run-cancel"), CampaignRunCancel(campaign=campaign.id)),
+        ],
+        1,
     )
-    builder.button(text=l10n.plain("campaign-run-cancel"), callback_data=CampaignRunCancel(campaign=campaign.id))
-    builder.adjust(1)
-    return builder.as_markup()

@@ -1,0 +1,37 @@
+"""What the alert and campaign services share: the config, the message templates and UI strings, the
+district and official directories, the audit log, and the listeners told whenever deliveries are queued."""
+
+from __future__ import annotations
+
+from alertbot.config import AppConfig
+from alertbot.content.i18n import Translator
+from alertbot.content.templates import MessageTemplates
+from alertbot.services.districts import DistrictDirectory
+from alertbot.services.listeners import Listener, QueuedListeners
+from alertbot.services.officials import OfficialDirectory
+from alertbot.storage.audit import AuditLog
+
+
+class QueueingService:
+    """A service officials act through (audited) that queues deliveries (and says so)."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        templates: MessageTemplates,
+        translator: Translator,
+        districts: DistrictDirectory,
+        officials: OfficialDirectory,
+        audit: AuditLog,
+    ) -> None:
+        self._config = config
+        self.templates = templates
+        self._translator = translator
+        self.districts = districts
+        self.officials = officials
+        self.audit = audit
+        self._queued = QueuedListeners()
+
+    def on_queued(self, listener: Listener) -> None:
+        """Called whenever deliveries are queued (the dispatcher wakes up)."""
+        self._queued.add(listener)
