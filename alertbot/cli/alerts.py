@@ -1,4 +1,4 @@
-"""`alertbot templates`, `alertbot alert send|status` and `alertbot audit`: officials' work from a shell.
+"""`alertbot templates`, `alertbot alert send|status|cancel` and `alertbot audit`: officials' work from a shell.
 
 Validation and rendering are the chat's (AlertService), so a drill script and a duty officer on their
 phone get the same checks, the same texts and the same audit trail.
@@ -9,42 +9,31 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
-import sys
 import time
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from alertbot.cli.common import config_option, fail, official_id, with_services
 from alertbot.config import AppConfig, parse_duration
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.clock import utcnow
-from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Language, Severity
-from alertbot.core.errors import AppError
+from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Severity
 from alertbot.services.alert_errors import AlertError
 from alertbot.services.alerts import DeliveryReport
-from alertbot.services.container import Services, build_services
+from alertbot.services.container import Services
 from alertbot.services.drafts import AlertDraft
 
-OFFICIAL_ENV = "ALERTBOT_OFFICIAL_ID"
 WAIT_POLL_SECONDS = 0.5
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"alertbot: {message}", err=True)
-    sys.exit(code)
-
-
-async def _with_services(config: AppConfig, work: Any) -> Any:
-    services = await build_services(config)
-    try:
-        return await work(services)
-    finally:
-        await services.database.close()
-
-
-def templates_command(as_json: bool, language: Language = "zh") -> None:
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def templates(config: AppConfig, as_json: bool) -> None:
+    """List the message templates with their variables."""
+    language = config.bot.default_language
     catalog = MessageTemplates().catalog
     if as_json:
         rows: list[dict[str, Any]] = [
@@ -78,29 +67,39 @@ def templates_command(as_json: bool, language: Language = "zh") -> None:
     click.echo("* required")
 
 
-def _official_id(config: AppConfig, given: int | None) -> int:
-    chosen = given if given is not None else os.environ.get(OFFICIAL_ENV)
-    if chosen is None or str(chosen).strip() == "":
-        known = "; ".join(f"{o.telegram_id} {o.name}" for o in config.officials) or "none configured"
-        _fail(f"say who is sending: --as TELEGRAM_ID (or {OFFICIAL_ENV}). Officials: {known}")
-    try:
-        return int(str(chosen))
-    except ValueError:
-        _fail(f"--as must be a Telegram user id, not {chosen!r}")
-        raise
-
-
 def _variables(pairs: tuple[str, ...]) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
         name, separator, value = pair.partition("=")
         if not separator or not name.strip():
-            _fail(f"--var takes name=value, not {pair!r}")
+            fail(f"--var takes name=value, not {pair!r}")
         values[name.strip()] = value
     return values
 
 
-def send_command(
+@click.group()
+def alert() -> None:
+    """Send warnings and read their delivery reports."""
+
+
+@alert.command("send")
+@config_option
+@click.option("--template", "-t", required=True, help="Template id (see `alertbot templates`).")
+@click.option("--district", "-d", "districts", multiple=True, required=True,
+              help="District id or name; repeat for several; '*' for all (needs scope '*').")  # fmt: skip
+@click.option("--audience", default="all", show_default=True,
+              help="all | residents | businesses | business:CATEGORY")  # fmt: skip
+@click.option("--severity", type=click.Choice(["extreme", "severe", "moderate", "minor"]),
+              help="Default: the template's.")  # fmt: skip
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A template variable; repeat.")
+@click.option("--exercise", is_flag=True, help="An exercise: only officials and test chats receive it.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (and send even if a duplicate).")
+@click.option("--wait", is_flag=True, help="Show progress until every message has an outcome.")
+@click.option("--as", "official", type=int, default=None,
+              help="Telegram id of the official sending it (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+@click.option("--at", default=None, metavar="TIME",
+              help="Send later: 18:30, 12-01 08:00 or 2026-12-01 08:00 (bot time zone).")  # fmt: skip
+def send(
     config: AppConfig,
     *,
     template: str,
@@ -114,11 +113,12 @@ def send_command(
     official: int | None,
     at: str | None = None,
 ) -> None:
-    actor = _official_id(config, official)
+    """Validate, preview and queue a warning; a running bot sends it."""
+    actor = official_id(config, official)
     try:
         parsed_audience = Audience.parse(audience)
     except ValueError as error:
-        _fail(str(error))
+        fail(str(error))
         raise
     words = [w for d in districts for w in d.split()] if districts != ("*",) else ["*"]
     draft = AlertDraft(
@@ -138,7 +138,7 @@ def send_command(
                 alerts.check_send_at(send_at)
             preview = await alerts.preview(actor, draft)
         except AlertError as error:
-            _fail(str(error))
+            fail(str(error))
         mode = "EXERCISE" if preview.draft.exercise else "LIVE"
         for language in LANGUAGES:
             click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
@@ -147,16 +147,16 @@ def send_command(
         when = f" at {send_at:%Y-%m-%d %H:%M %Z}" if send_at else ""
         question = f"Send {mode} to {preview.total} recipients{when}{approval}?"
         if not yes and not click.confirm(question, default=False):
-            _fail("cancelled; nothing was queued", 1)
+            fail("cancelled; nothing was queued", 1)
         try:
             confirmation = await alerts.confirm(
                 actor, preview.draft, force_duplicate=yes, report_chat_id=actor, send_at=send_at
             )
         except AlertError as error:
-            _fail(str(error))
+            fail(str(error))
         broadcast = confirmation.broadcast
         if confirmation.outcome == "duplicate":
-            _fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
+            fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
         state = "queued" if confirmation.outcome == "queued" else "waiting for a supervisor's approval"
         if send_at is not None:
             state += f", to be sent at {send_at:%Y-%m-%d %H:%M %Z}"
@@ -164,10 +164,7 @@ def send_command(
         if wait:
             await _wait(services, broadcast.id)
 
-    try:
-        asyncio.run(_with_services(config, work))
-    except AppError as error:
-        _fail(str(error), error.exit_code)
+    with_services(config, work)
 
 
 async def _wait(services: Services, broadcast_id: int) -> None:
@@ -177,7 +174,7 @@ async def _wait(services: Services, broadcast_id: int) -> None:
         await asyncio.sleep(WAIT_POLL_SECONDS)
         report = await services.alerts.report(broadcast_id)
     if report.broadcast.status not in (BroadcastStatus.QUEUED, BroadcastStatus.DONE):
-        _fail(f"broadcast {broadcast_id} was {report.broadcast.status.value}", 1)
+        fail(f"broadcast {broadcast_id} was {report.broadcast.status.value}", 1)
     total = report.counts.total
     done = total - report.counts.open
     started = time.monotonic()
@@ -200,15 +197,21 @@ def _summary(report: DeliveryReport) -> str:
     )
 
 
-def status_command(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
+@alert.command("status")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
+    """The delivery report of a broadcast."""
+
     async def work(services: Services) -> DeliveryReport:
         try:
             return await services.alerts.report(broadcast_id)
         except AlertError as error:
-            _fail(str(error), 1)
+            fail(str(error), 1)
             raise
 
-    report: DeliveryReport = asyncio.run(_with_services(config, work))
+    report = with_services(config, work)
     b, c = report.broadcast, report.counts
     data: dict[str, Any] = {
         "id": b.id, "kind": b.kind.value, "template": b.template_id, "status": b.status.value,
@@ -233,16 +236,23 @@ def status_command(config: AppConfig, broadcast_id: int, as_json: bool) -> None:
         click.echo(f"  {failure['state']:<8} chat {failure['chat_id']}: {failure['error']}")
 
 
-def cancel_command(config: AppConfig, broadcast_id: int, official: int | None) -> None:
-    actor = _official_id(config, official)
+@alert.command("cancel")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option(
+    "--as", "official", type=int, default=None, help="Telegram id of the official (or $ALERTBOT_OFFICIAL_ID)."
+)
+def cancel(config: AppConfig, broadcast_id: int, official: int | None) -> None:
+    """Stop a broadcast: messages not yet sent are not sent."""
+    actor = official_id(config, official)
 
     async def work(services: Services) -> int:
         try:
             return await services.alerts.cancel(actor, broadcast_id)
         except AlertError as error:
-            _fail(str(error), 1)
+            fail(str(error), 1)
 
-    stopped = asyncio.run(_with_services(config, work))
+    stopped = with_services(config, work)
     click.echo(f"#{broadcast_id}: {stopped} messages not yet sent were cancelled")
 
 
@@ -256,18 +266,23 @@ def _since(text: str | None, config: AppConfig) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"--since takes a duration (2h, 7d) or a date/time (2026-11-29 or 2026-11-29T08:00), not {text!r}")
+        fail(f"--since takes a duration (2h, 7d) or a date/time (2026-11-29 or 2026-11-29T08:00), not {text!r}")
         raise
     return moment if moment.tzinfo else moment.replace(tzinfo=config.bot.zone)
 
 
-def audit_command(config: AppConfig, since: str | None, as_json: bool) -> None:
+@click.command()
+@config_option
+@click.option("--since", default=None, help="A duration (2h, 7d) or a date/time (2026-11-29T08:00).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def audit(config: AppConfig, since: str | None, as_json: bool) -> None:
+    """Print the audit log of officials' actions."""
     start = _since(since, config)
 
     async def work(services: Services) -> list[Any]:
         return await services.audit.entries(since=start)
 
-    entries = asyncio.run(_with_services(config, work))
+    entries = with_services(config, work)
     if as_json:
         rows = [dataclasses.asdict(e) | {"at": e.at.isoformat()} for e in entries]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))

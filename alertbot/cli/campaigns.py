@@ -7,18 +7,15 @@ deliveries are written to the database; a running bot sends them (one started la
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from alertbot.cli.common import TIME_FORMAT, config_option, fail, official_id, with_services
 from alertbot.config import AppConfig, CampaignConfig
 from alertbot.core.domain import LANGUAGES, Language
-from alertbot.core.errors import AppError
 from alertbot.services.officials import ALL_DISTRICTS
 
 if TYPE_CHECKING:  # the bot's modules take seconds to load: a mistyped campaign id is answered at once
@@ -26,28 +23,11 @@ if TYPE_CHECKING:  # the bot's modules take seconds to load: a mistyped campaign
     from alertbot.services.container import Services
 
 T = TypeVar("T")
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"alertbot: {message}", err=True)
-    sys.exit(code)
-
-
-def _run(config: AppConfig, work: Callable[[Services], Awaitable[T]]) -> T:
-    from alertbot.services.container import build_services
-
-    async def with_services() -> T:
-        services = await build_services(config)
-        try:
-            return await work(services)
-        finally:
-            await services.database.close()
-
-    try:
-        return asyncio.run(with_services())
-    except AppError as error:
-        _fail(str(error), error.exit_code)
+@click.group()
+def campaigns() -> None:
+    """Seasonal reminder campaigns: list them, preview a reminder, run one now."""
 
 
 def _campaign(config: AppConfig, campaign_id: str) -> CampaignConfig:
@@ -56,7 +36,7 @@ def _campaign(config: AppConfig, campaign_id: str) -> CampaignConfig:
         if campaign.id == campaign_id:
             return campaign
     known = ", ".join(c.id for c in config.campaigns) or "none configured"
-    _fail(f"unknown campaign {campaign_id!r}; campaigns: {known}")
+    return fail(f"unknown campaign {campaign_id!r}; campaigns: {known}")
 
 
 def _local(moment: datetime | None, config: AppConfig) -> str:
@@ -89,11 +69,16 @@ def _row(services: Services, view: CampaignView) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def list_command(config: AppConfig, as_json: bool) -> None:
+@campaigns.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_campaigns(config: AppConfig, as_json: bool) -> None:
+    """Each campaign: schedule, season, audience, state, next and last run, delivered and confirmed."""
+
     async def work(services: Services) -> list[dict[str, Any]]:
         return [_row(services, view) for view in await services.campaigns.views(datetime.now(UTC))]
 
-    rows = _run(config, work)
+    rows = with_services(config, work)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -124,7 +109,12 @@ def _text(config: AppConfig, row: dict[str, Any]) -> str:
 # -- preview ------------------------------------------------------------------------------------------
 
 
-def preview_command(config: AppConfig, campaign_id: str, language: Language | None) -> None:
+@campaigns.command("preview")
+@config_option
+@click.argument("campaign_id")
+@click.option("--language", type=click.Choice(LANGUAGES), default=None, help="Only this language's text.")
+def preview(config: AppConfig, campaign_id: str, language: Language | None) -> None:
+    """Print the reminder exactly as the campaign would send it now."""
     campaign = _campaign(config, campaign_id)
     languages = (language,) if language else LANGUAGES
 
@@ -132,7 +122,7 @@ def preview_command(config: AppConfig, campaign_id: str, language: Language | No
         now = datetime.now(UTC)
         return {lang: services.campaigns.render(campaign.id, lang, now) for lang in languages}
 
-    texts = _run(config, work)
+    texts = with_services(config, work)
     for lang in languages:
         if language is None:
             click.echo(f"--- {lang} ---")
@@ -142,12 +132,18 @@ def preview_command(config: AppConfig, campaign_id: str, language: Language | No
 # -- run ------------------------------------------------------------------------------------------------
 
 
-def run_command(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
+@campaigns.command("run")
+@config_option
+@click.argument("campaign_id")
+@click.option("--as", "official", type=int, default=None,
+              help="Telegram id of the official running it (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def run(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
+    """Send an occurrence now, outside the schedule (audited); a running bot delivers it."""
     campaign = _campaign(config, campaign_id)
-    from alertbot.cli.alerts import _official_id  # the same --as / $ALERTBOT_OFFICIAL_ID rule as `alert send`
     from alertbot.services.campaigns import CampaignError
 
-    actor = _official_id(config, official)
+    actor = official_id(config, official)
 
     async def work(services: Services) -> None:
         campaigns = services.campaigns
@@ -161,16 +157,16 @@ def run_command(config: AppConfig, campaign_id: str, official: int | None, yes: 
                 districts = "all" if ALL_DISTRICTS in campaign.districts else ", ".join(campaign.districts)
                 question = f"Send {campaign.id} now (audience {campaign.audience}; districts {districts})?"
                 if not click.confirm(question, default=False):
-                    _fail("cancelled; nothing was queued", 1)
+                    fail("cancelled; nothing was queued", 1)
             result = await campaigns.run_now(actor, campaign.id, now)
         except CampaignError as error:
-            _fail(str(error))
+            fail(str(error))
         at = _local(result.occurrence_at, config)
         if result.broadcast is None:
-            _fail(f"{campaign.id}: the occurrence at {at} was already sent; not sent again", 1)
+            fail(f"{campaign.id}: the occurrence at {at} was already sent; not sent again", 1)
         click.echo(
             f"{campaign.id}: occurrence {at} ({config.bot.timezone}) {result.status}, "
             f"{result.broadcast.recipients} recipients (broadcast {result.broadcast.id}); a running bot delivers it"
         )
 
-    _run(config, work)
+    with_services(config, work)

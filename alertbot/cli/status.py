@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from alertbot.cli.common import config_option
 from alertbot.config import AppConfig
 from alertbot.core.domain import PRIORITY
 from alertbot.delivery.leadership import LEASE_NAME
@@ -70,7 +71,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def status_command(config: AppConfig, as_json: bool) -> None:
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config: AppConfig, as_json: bool) -> None:
+    """Is the bot sending? The dispatch lease holder, each instance, the queue by priority, last errors.
+
+    Exit code 1 when deliveries wait and no instance dispatches them.
+    """
     status = asyncio.run(collect(config))
     waiting = sum(status["queue"].values())
     healthy = status["dispatching"] or waiting == 0
