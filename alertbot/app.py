@@ -1,7 +1,7 @@
-"""The running application: storage, services, bot and dispatcher wired together, then long polling.
+"""Wiring only: the services, the aiogram Bot and Dispatcher and the outbox sender, then long polling.
 
 Besides answering updates, the bot process runs two background loops while it polls: the outbox
-dispatcher (sends queued deliveries) and the progress reporter (officials' progress, reports and
+sender (sends queued deliveries) and the progress reporter (officials' progress, reports and
 approval requests). They start in the Dispatcher's startup hook, stop in its shutdown hook, and run
 only while this instance holds the dispatch lease, so instances sharing a database never both send.
 """

@@ -1,4 +1,4 @@
-"""UI strings: Fluent catalogs in alertbot/locales/<lang>/*.ftl, one Translator for the whole bot."""
+"""UI strings: Fluent catalogs in alertbot/content/locales/<lang>/*.ftl, one Translator for the whole bot."""
 
 from __future__ import annotations
 

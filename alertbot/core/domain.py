@@ -1,4 +1,4 @@
-"""Domain vocabulary shared by services, storage and the chat: subscriber kinds, business categories."""
+"""Domain vocabulary: languages, severities, audiences, subscribers, broadcasts and their deliveries."""
 
 from __future__ import annotations
 
@@ -121,11 +121,10 @@ class Audience:
         return "all"
 
 
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    """One message to many: a warning, a follow-up or a reminder, with its texts as sent."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BroadcastContent:
+    """What a broadcast says and to whom: the fields shared by a broadcast to write and one read back."""
 
-    id: int
     kind: BroadcastKind
     template_id: str
     variables: dict[str, str]
@@ -136,18 +135,25 @@ class Broadcast:
     exercise: bool
     titles: dict[str, str]
     texts: dict[str, str]
-    status: BroadcastStatus
-    follows_id: int | None
-    created_by: int
-    approved_by: int | None
-    created_at: datetime
-    expires_at: datetime | None
-    recipients: int
-    report_chat_id: int | None
-    report_message_id: int | None
+    follows_id: int | None = None
+    report_chat_id: int | None = None
+    expires_at: datetime | None = None
     occurrence_id: int | None = None
     ack: bool = False
     scheduled_for: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Broadcast(BroadcastContent):
+    """One message to many: a warning, a follow-up or a reminder, with its texts as sent."""
+
+    id: int
+    status: BroadcastStatus
+    created_by: int
+    approved_by: int | None
+    created_at: datetime
+    recipients: int
+    report_message_id: int | None
 
     @property
     def silent(self) -> bool:

@@ -1,8 +1,8 @@
-"""Runs the background jobs (dispatcher, progress reporter) only while this instance holds the lease.
+"""Runs the background jobs (outbox sender, progress reporter) only while this instance holds the lease.
 
 Fencing: each time the lease changes hands its epoch grows; the jobs get a `Term` for the epoch this
 instance holds, which is valid only until three quarters of the lease time after the last successful
-renewal began. The dispatcher checks it before each claim and send, so a holder that cannot renew
+renewal began. The sender checks it before each claim and send, so a holder that cannot renew
 (database gone, process stalled) stops sending well before another instance can take over.
 
 Jobs never end silently: a job that returns or raises while the term lasts is restarted with

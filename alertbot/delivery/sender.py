@@ -1,4 +1,4 @@
-"""The outbox dispatcher: claims due deliveries gravest-first and sends them at the token's pace.
+"""The outbox sender: claims due deliveries gravest-first and sends them at the token's pace.
 
 Crash safety: a delivery is claimed (pending -> sending) under the dispatch lease's epoch before it is
 sent, and becomes `sent` only after Telegram accepted it. What may be sent twice after a crash is

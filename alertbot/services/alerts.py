@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from alertbot.config import AppConfig, OfficialConfig
-from alertbot.content.i18n import Translator
-from alertbot.content.templates import MessageTemplates, TemplateSpec
+from alertbot.config import OfficialConfig
+from alertbot.content.templates import TemplateSpec
 from alertbot.core.clock import utcnow
 from alertbot.core.domain import (
     LANGUAGES,
@@ -43,12 +42,10 @@ from alertbot.services.alert_errors import (
     UnknownTemplateError,
 )
 from alertbot.services.alert_texts import AlertTexts
-from alertbot.services.base import QueueingService
-from alertbot.services.districts import DistrictDirectory
+from alertbot.services.base import QueueingService, ServiceContext
 from alertbot.services.drafts import AlertDraft
-from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
+from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.send_at import check_send_at, parse_send_at
-from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast
 
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
@@ -82,19 +79,10 @@ class DeliveryReport:
 
 
 class AlertService(QueueingService):
-    def __init__(
-        self,
-        config: AppConfig,
-        repository: BroadcastRepository,
-        audit: AuditLog,
-        templates: MessageTemplates,
-        translator: Translator,
-        districts: DistrictDirectory,
-        officials: OfficialDirectory,
-    ) -> None:
-        super().__init__(config, templates, translator, districts, officials, audit)
+    def __init__(self, context: ServiceContext, repository: BroadcastRepository) -> None:
+        super().__init__(context)
         self._repo = repository
-        self._texts = AlertTexts(config, templates, translator, districts)
+        self._texts = AlertTexts(context.config, context.templates, context.translator, context.districts)
 
     # -- who may do what ----------------------------------------------------------------------
 
@@ -270,7 +258,7 @@ class AlertService(QueueingService):
                 priority=PRIORITY[final.severity],
                 exercise=final.exercise,
                 titles={lang: preview.spec.title[lang] for lang in LANGUAGES},
-                texts=preview.texts,
+                texts=dict(preview.texts.items()),
                 created_by=official.telegram_id,
                 dedupe_key=key,
                 follows_id=final.follows_id,

@@ -3,6 +3,8 @@ district and official directories, the audit log, and the listeners told wheneve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.templates import MessageTemplates
@@ -12,24 +14,28 @@ from alertbot.services.officials import OfficialDirectory
 from alertbot.storage.audit import AuditLog
 
 
+@dataclass(frozen=True)
+class ServiceContext:
+    """The collaborators every queueing service is built with (see `services.container`)."""
+
+    config: AppConfig
+    templates: MessageTemplates
+    translator: Translator
+    districts: DistrictDirectory
+    officials: OfficialDirectory
+    audit: AuditLog
+
+
 class QueueingService:
     """A service officials act through (audited) that queues deliveries (and says so)."""
 
-    def __init__(
-        self,
-        config: AppConfig,
-        templates: MessageTemplates,
-        translator: Translator,
-        districts: DistrictDirectory,
-        officials: OfficialDirectory,
-        audit: AuditLog,
-    ) -> None:
-        self._config = config
-        self.templates = templates
-        self._translator = translator
-        self.districts = districts
-        self.officials = officials
-        self.audit = audit
+    def __init__(self, context: ServiceContext) -> None:
+        self._config = context.config
+        self.templates = context.templates
+        self._translator = context.translator
+        self.districts = context.districts
+        self.officials = context.officials
+        self.audit = context.audit
         self._queued = QueuedListeners()
 
     def on_queued(self, listener: Listener) -> None:

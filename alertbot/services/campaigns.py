@@ -17,18 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from alertbot.config import AppConfig, CampaignConfig
-from alertbot.content.i18n import Translator
-from alertbot.content.templates import MessageTemplates
+from alertbot.config import CampaignConfig
 from alertbot.core.domain import LANGUAGES, REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind, Language
 from alertbot.core.errors import AppError
-from alertbot.services.base import QueueingService
+from alertbot.services.base import QueueingService, ServiceContext
 from alertbot.services.campaign_calendar import CampaignCalendar
-from alertbot.services.districts import DistrictDirectory
-from alertbot.services.officials import ALL_DISTRICTS, OfficialDirectory
+from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.reminder_texts import ReminderTexts
 from alertbot.services.unit_of_work import UnitOfWork
-from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcast
 from alertbot.storage.campaigns import CampaignCounts, CampaignRepository, Occurrence
 from alertbot.storage.database import Database
@@ -91,24 +87,19 @@ class Acknowledgement:
 class CampaignService(QueueingService):
     def __init__(
         self,
-        config: AppConfig,
+        context: ServiceContext,
         database: Database,
         repository: CampaignRepository,
         broadcasts: BroadcastRepository,
-        templates: MessageTemplates,
-        translator: Translator,
-        districts: DistrictDirectory,
-        officials: OfficialDirectory,
-        audit: AuditLog,
     ) -> None:
-        super().__init__(config, templates, translator, districts, officials, audit)
+        super().__init__(context)
         self._db = database
         self._repo = repository
         self._broadcasts = broadcasts
-        self.calendar = CampaignCalendar(config)
+        self.calendar = CampaignCalendar(context.config)
         self.zone, self.campaigns, self.triggers = self.calendar.zone, self.calendar.campaigns, self.calendar.triggers
-        self._texts = ReminderTexts(templates, translator, districts, self.zone)
-        self._texts.check(config.campaigns)
+        self._texts = ReminderTexts(context.templates, context.translator, context.districts, self.zone)
+        self._texts.check(context.config.campaigns)
 
     # -- time (see CampaignCalendar) ------------------------------------------------------------------
 
@@ -175,7 +166,7 @@ class CampaignService(QueueingService):
                     kind=BroadcastKind.REMINDER, template_id=campaign.template, variables=dict(campaign.variables),
                     districts=self._district_ids(campaign), audience=Audience.parse(campaign.audience),
                     severity=None, priority=REMINDER_PRIORITY, exercise=False,
-                    titles={language: spec.title[language] for language in LANGUAGES}, texts=texts,
+                    titles={language: spec.title[language] for language in LANGUAGES}, texts=dict(texts.items()),
                     created_by=manual_by or SYSTEM_ACTOR, dedupe_key=occurrence_key(campaign_id, at),
                     occurrence_id=occurrence_id, ack=campaign.ack,
                 ),
@@ -242,8 +233,8 @@ class CampaignService(QueueingService):
                 NewBroadcast(
                     kind=BroadcastKind.REMINDER, template_id=original.template_id, variables=original.variables,
                     districts=original.districts, audience=original.audience, severity=None,
-                    priority=REMINDER_PRIORITY, exercise=False, titles=dict(original.titles),  # type: ignore[arg-type]
-                    texts=texts, created_by=SYSTEM_ACTOR, dedupe_key=f"follow-up:{occurrence.id}",
+                    priority=REMINDER_PRIORITY, exercise=False, titles=dict(original.titles),
+                    texts=dict(texts.items()), created_by=SYSTEM_ACTOR, dedupe_key=f"follow-up:{occurrence.id}",
                     follows_id=original.id, occurrence_id=occurrence.id, ack=True,
                 ),
                 queue=True,

@@ -11,6 +11,7 @@ from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.templates import MessageTemplates
 from alertbot.services.alerts import AlertService
+from alertbot.services.base import ServiceContext
 from alertbot.services.campaigns import CampaignService
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
@@ -58,10 +59,9 @@ def _services(config: AppConfig, database: Database) -> Services:
     broadcasts = BroadcastRepository(database)
     audit = AuditLog(database)
     templates = MessageTemplates()
-    alerts = AlertService(config, broadcasts, audit, templates, translator, districts, officials)
-    campaigns = CampaignService(
-        config, database, CampaignRepository(database), broadcasts, templates, translator, districts, officials, audit
-    )
+    context = ServiceContext(config, templates, translator, districts, officials, audit)
+    alerts = AlertService(context, broadcasts)
+    campaigns = CampaignService(context, database, CampaignRepository(database), broadcasts)
     return Services(
         config=config,
         database=database,

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertbot.core.domain import (
     Audience,
     Broadcast,
+    BroadcastContent,
     BroadcastKind,
     BroadcastStatus,
     DeliveryCounts,
     DeliveryState,
-    Language,
     Severity,
 )
 from alertbot.core.redact import scrub
@@ -39,28 +39,12 @@ from alertbot.storage.tables import broadcasts, deliveries, subscribers
 _UNFINISHED = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class NewBroadcast:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class NewBroadcast(BroadcastContent):
     """A broadcast to write: its fields are the columns `create` stores."""
 
-    kind: BroadcastKind
-    template_id: str
-    variables: dict[str, str]
-    districts: tuple[str, ...]
-    audience: Audience
-    severity: Severity | None
-    priority: int
-    exercise: bool
-    titles: dict[Language, str]
-    texts: dict[Language, str]
     created_by: int
     dedupe_key: str
-    follows_id: int | None = None
-    report_chat_id: int | None = None
-    expires_at: datetime | None = None
-    occurrence_id: int | None = None
-    ack: bool = False
-    scheduled_for: datetime | None = None
 
 
 class BroadcastRepository:

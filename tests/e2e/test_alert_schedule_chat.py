@@ -21,8 +21,7 @@ from alertbot.config import AppConfig
 from alertbot.core.domain import BroadcastStatus
 from alertbot.services.alert_errors import ScheduleError
 from tests.botapi import FakeBotAPI
-from tests.harness import Person, delivery_rows, make_config
-from tests.test_alert_chat import (
+from tests.e2e.test_alert_chat import (
     GAS_LEAK_ANSWERS,
     HEPING_ALL,
     HEPING_EN,
@@ -38,6 +37,7 @@ from tests.test_alert_chat import (
     final_report,
     onboard_business,
 )
+from tests.harness import Person, delivery_rows, make_config
 
 MakePerson = Callable[..., Person]
 Message = dict[str, Any]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from markupsafe import escape
@@ -19,8 +18,8 @@ from alertbot.content.telegram_html import check_telegram_html
 from alertbot.content.templates import MESSAGES_DIR, SYSTEM_SAMPLES, SYSTEM_VARIABLES, MessageTemplates, TemplateSpec
 from alertbot.core.cron import parse_cron
 from alertbot.core.domain import LANGUAGES, Language
+from tests.harness import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = MessageTemplates()
 REMINDERS = ["heating_season", "winter_co", "spring_festival", "summer_lpg_restaurant", "flood_season_pipes"]
 BY_LANGUAGE = [(template_id, language) for template_id in REMINDERS for language in LANGUAGES]

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from jinja2 import meta
@@ -28,8 +27,8 @@ from alertbot.content.templates import (
     TemplateSpec,
 )
 from alertbot.core.domain import LANGUAGES, Language
+from tests.harness import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = MessageTemplates()
 SPECS = {spec.id: spec for spec in TEMPLATES.catalog.templates}
 

@@ -15,9 +15,9 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from tests.botapi import FakeBotAPI
 from tests.bounds import assert_values_fit
+from tests.e2e.test_alert_chat import GAS_LEAK_ANSWERS, OFFICER, broadcast_id, compose
+from tests.e2e.test_alert_schedule_chat import ask_for_time, in_two_minutes, scheduled_notice, short, utc
 from tests.harness import Person, delivery_rows, make_config
-from tests.test_alert_chat import GAS_LEAK_ANSWERS, OFFICER, broadcast_id, compose
-from tests.test_alert_schedule_chat import ask_for_time, in_two_minutes, scheduled_notice, short, utc
 
 MakePerson = Callable[..., Person]
 HEPING = {2001: "zh-hans", 2002: "en"}

@@ -20,8 +20,8 @@ from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.outbox import OutboxRepository, Outcome
 from alertbot.storage.tables import deliveries
 from tests.botapi import FakeBotAPI
+from tests.e2e.test_faults import OFFICER, gas_leak
 from tests.harness import delivery_rows, make_config, seed_residents
-from tests.test_faults import OFFICER, gas_leak
 
 TTL = timedelta(seconds=1)
 

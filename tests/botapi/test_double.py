@@ -36,6 +36,7 @@ from aiogram.types import (
 from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError, make_spec
 from tests.botapi.html import parse_html
 from tests.botapi.spec import SPEC_PATH
+from tests.harness import REPO
 
 
 class _QuickCloseSession(AiohttpSession):
@@ -434,7 +435,7 @@ def test_spec_checker(tmp_path: Path) -> None:
 
 
 def test_spec_lives_in_the_repository() -> None:
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     assert repo / "tests/botapi/telegram-bot-api.json" == SPEC_PATH and SpecChecker().path == SPEC_PATH
     text = SPEC_PATH.read_text(encoding="utf-8")
     assert '"description":' not in text and '"href":' not in text and len(text) < 300_000
