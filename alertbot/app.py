@@ -23,6 +23,7 @@ from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.delivery.scheduler import CampaignScheduler
 from alertbot.delivery.sender import OutboxSender
 from alertbot.services.container import Services, build_services
+from alertbot.services.reports import ReportService
 from alertbot.storage import Database
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
@@ -89,14 +90,7 @@ async def build_application(config: AppConfig) -> Application:
     """Open and migrate the database, then build the services, the bot and the dispatcher."""
     services = await build_services(config)
     bot = create_bot(config)
-    dispatcher = create_dispatcher(
-        config,
-        subscriptions=services.subscriptions,
-        officials=services.officials,
-        translator=services.translator,
-        alerts=services.alerts,
-        campaigns=services.campaigns,
-    )
+    dispatcher = create_dispatcher(services)
     translator = services.translator
 
     def ack_button(broadcast: Broadcast, language: str) -> InlineKeyboardMarkup | None:
@@ -110,7 +104,12 @@ async def build_application(config: AppConfig) -> Application:
     dispatcher.update.outer_middleware(MarkReplies())
     outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=[config.token])
     reporter = ProgressReporter(
-        bot, config, services.broadcasts, services.alerts, services.subscriptions, services.translator
+        bot,
+        config,
+        ReportService(services.broadcasts, services.audit),
+        services.alerts,
+        services.subscriptions,
+        services.translator,
     )
     services.broadcasts.on_withdrawn(outbox.withdrawn)
     for service in (services.alerts, services.campaigns):

@@ -20,7 +20,7 @@ from alertbot.config import AppConfig, parse_duration
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Severity
-from alertbot.services.alert_errors import AlertError
+from alertbot.core.errors import AlertError
 from alertbot.services.alerts import DeliveryReport
 from alertbot.services.container import Services
 from alertbot.services.drafts import AlertDraft

@@ -141,7 +141,7 @@ def preview(config: AppConfig, campaign_id: str, language: Language | None) -> N
 def run(config: AppConfig, campaign_id: str, official: int | None, yes: bool) -> None:
     """Send an occurrence now, outside the schedule (audited); a running bot delivers it."""
     campaign = _campaign(config, campaign_id)
-    from alertbot.services.campaigns import CampaignError
+    from alertbot.core.errors import CampaignError
 
     actor = official_id(config, official)
 

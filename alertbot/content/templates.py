@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
 from alertbot.core.domain import LANGUAGES, Language, Severity
-from alertbot.core.errors import AppError
+from alertbot.core.errors import TemplateProblem
 
 # the top-level messages/ of a checkout, or the copy shipped inside the wheel (alertbot/messages)
 _PACKAGED_MESSAGES = Path(__file__).resolve().parent.parent / "messages"
@@ -25,10 +25,6 @@ MESSAGES_DIR = (
     _PACKAGED_MESSAGES if _PACKAGED_MESSAGES.is_dir() else Path(__file__).resolve().parent.parent.parent / "messages"
 )
 TEMPLATE_SUFFIX = ".j2"
-
-
-class TemplateProblem(AppError):
-    """A template cannot be rendered or its result is not a valid Telegram message."""
 
 
 TemplateKind = Literal["warning", "follow_up", "reminder"]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.content.templates import MessageTemplates, TemplateProblem, TemplateSpec
+from alertbot.content.templates import MessageTemplates, TemplateSpec
 from alertbot.core.domain import Broadcast, Language
-from alertbot.services.alert_errors import RenderError, UnknownTemplateError, VariableError
+from alertbot.core.errors import RenderError, TemplateProblem, UnknownTemplateError, VariableError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.formatting import join_districts, local_time

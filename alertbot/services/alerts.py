@@ -5,7 +5,7 @@ that they are an official, that the districts are theirs, and (for approvals) th
 supervisor other than the requester. Everything officials do, including refused attempts, is audited.
 
 What a draft is (`drafts`), how its text is checked and rendered (`alert_texts`), why an action is
-refused (`alert_errors`) and how a later sending time is read (`send_at`) live beside this module.
+refused (`core.errors`) and how a later sending time is read (`send_at`) live beside this module.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from alertbot.core.domain import (
     Language,
     Severity,
 )
-from alertbot.core.errors import UnknownDistrictError
-from alertbot.services.alert_errors import (
+from alertbot.core.errors import (
     APPROVAL_REFUSALS,
     ApprovalError,
     BroadcastNotFoundError,
@@ -39,6 +38,7 @@ from alertbot.services.alert_errors import (
     NotAnOfficialError,
     OutOfScopeError,
     ScheduleError,
+    UnknownDistrictError,
     UnknownTemplateError,
 )
 from alertbot.services.alert_texts import AlertTexts
@@ -99,6 +99,25 @@ class AlertService(QueueingService):
         if ALL_DISTRICTS in official.districts:
             return self.districts.ids
         return [d for d in self.districts.ids if d in official.districts]
+
+    async def toggle_district(
+        self, official: OfficialConfig, draft: AlertDraft, district: str, language: Language
+    ) -> AlertDraft:
+        """The draft with `district` added or taken out (or all the official's districts, for '*'); a district
+        outside the official's scope (a forged button) is refused and audited."""
+        scope, chosen = self.scope(official), set(draft.districts)
+        if district == ALL_DISTRICTS and ALL_DISTRICTS in official.districts:
+            chosen = set() if set(scope) <= chosen else set(scope)
+        elif district in scope:
+            chosen ^= {district}
+        else:
+            await self.audit.record(
+                "refused", actor_id=official.telegram_id, actor_name=official.name,
+                attempted=f"districts {district}", reason="out of scope",
+            )  # fmt: skip
+            name = self.districts.name(district, language) if district in self.districts else district
+            raise OutOfScopeError(f"{district} is outside the districts of {official.telegram_id}", districts=name)
+        return dataclasses.replace(draft, districts=tuple(d for d in scope if d in chosen))
 
     def warning_templates(self) -> list[TemplateSpec]:
         return [t for t in self.templates.catalog.templates if t.kind == "warning"]

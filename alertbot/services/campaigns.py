@@ -19,7 +19,7 @@ from typing import Literal
 
 from alertbot.config import CampaignConfig
 from alertbot.core.domain import LANGUAGES, REMINDER_PRIORITY, Audience, Broadcast, BroadcastKind, Language
-from alertbot.core.errors import AppError
+from alertbot.core.errors import CampaignError
 from alertbot.services.base import QueueingService, ServiceContext
 from alertbot.services.campaign_calendar import CampaignCalendar
 from alertbot.services.officials import ALL_DISTRICTS
@@ -49,17 +49,6 @@ def occurrence_key(campaign_id: str, at: datetime) -> str:
 
 class _AlreadySent(Exception):
     """Raised inside a transaction to roll it back: the follow-up exists already."""
-
-
-class CampaignError(AppError):
-    """A refused campaign action; `key` names the UI string."""
-
-    key = "campaign-error"
-
-    def __init__(self, message: str, key: str, **args: object) -> None:
-        super().__init__(message)
-        self.key = key
-        self.args_for_text = args
 
 
 @dataclass(frozen=True)
@@ -262,6 +251,11 @@ class CampaignService(QueueingService):
 
     # -- officials ------------------------------------------------------------------------------
 
+    async def may_run(self, actor_id: int, campaign_id: str) -> CampaignConfig:
+        """The campaign, if this official may run it now (asked before the confirm tap); else refused, audited."""
+        await self._official_in_scope(actor_id, campaign_id, "run")
+        return self.campaigns[campaign_id]
+
     async def _official_in_scope(self, actor_id: int, campaign_id: str, attempted: str) -> str:
         official = self.officials.get(actor_id)
         campaign = self.campaigns.get(campaign_id)
@@ -273,7 +267,10 @@ class CampaignService(QueueingService):
         elif not self.officials.covers(official, self._district_ids(campaign)):
             reason = "out of scope"
         if reason is not None:
-            await self.audit.record("refused", actor_id=actor_id, attempted=f"{attempted} {campaign_id}", reason=reason)
+            await self.audit.record(
+                "refused", actor_id=actor_id, actor_name=official.name if official else None,
+                attempted=f"{attempted} {campaign_id}", reason=reason,
+            )  # fmt: skip
             key = {"not an official": "alert-not-official", "unknown campaign": "campaign-unknown"}.get(
                 reason, "campaign-out-of-scope"
             )

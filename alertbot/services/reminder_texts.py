@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 from alertbot.config import CampaignConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.telegram_html import TelegramHtmlError, check_telegram_html
-from alertbot.content.templates import MessageTemplates, TemplateProblem
+from alertbot.content.templates import MessageTemplates
 from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Language
-from alertbot.core.errors import ConfigError
+from alertbot.core.errors import ConfigError, TemplateProblem
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.formatting import join_districts, local_time
 from alertbot.services.officials import ALL_DISTRICTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alertbot.services.alert_errors import ScheduleError
+from alertbot.core.errors import ScheduleError
 from alertbot.services.formatting import TIME_FORMAT
 
 MIN_SCHEDULE_AHEAD = timedelta(minutes=1)

@@ -7,17 +7,13 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Language, Subscriber, SubscriberKind
-from alertbot.core.errors import AppError, UnknownDistrictError
+from alertbot.core.errors import InvalidBusinessNameError, UnknownDistrictError
 from alertbot.core.quiet import QuietHours
 from alertbot.services.districts import DistrictDirectory
 from alertbot.storage.batching import GroupCommit
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 
 LANGUAGE_CACHE_SIZE = 100_000
-
-
-class InvalidBusinessNameError(AppError):
-    """The business name is empty or too long."""
 
 
 class LanguageCache(OrderedDict[int, Language | None]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -15,6 +15,9 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
+from alertbot.services.alerts import AlertService
+from alertbot.services.campaigns import CampaignService
+from alertbot.services.container import Services
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram import errors, handlers
@@ -32,27 +35,28 @@ def create_bot(config: AppConfig) -> Bot:
     return Bot(config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def create_dispatcher(
-    config: AppConfig,
-    *,
-    subscriptions: SubscriptionService,
-    officials: OfficialDirectory,
-    translator: Translator,
-    storage: BaseStorage | None = None,
-    **services: Any,
-) -> Dispatcher:
-    """The Dispatcher with its services in workflow data (handlers take them by parameter name)."""
+class Workflow(TypedDict):
+    """The Dispatcher's workflow data: what a handler can take by parameter name (besides aiogram's own)."""
+
+    config: AppConfig
+    subscriptions: SubscriptionService
+    officials: OfficialDirectory
+    translator: Translator
+    alerts: AlertService
+    campaigns: CampaignService
+    menus: CommandMenus
+
+
+def create_dispatcher(services: Services, *, storage: BaseStorage | None = None) -> Dispatcher:
+    """The Dispatcher with the services in its workflow data (`Workflow`)."""
+    config, translator = services.config, services.translator
     default_language = config.bot.default_language
-    menus = CommandMenus(translator, default_language, officials, subscriptions.stored_language)
-    dispatcher = Dispatcher(
-        storage=storage or MemoryStorage(),
-        config=config,
-        subscriptions=subscriptions,
-        officials=officials,
-        translator=translator,
-        menus=menus,
-        **services,
-    )
+    menus = CommandMenus(translator, default_language, services.officials, services.subscriptions.stored_language)
+    workflow = Workflow(
+        config=config, subscriptions=services.subscriptions, officials=services.officials, translator=translator,
+        alerts=services.alerts, campaigns=services.campaigns, menus=menus,
+    )  # fmt: skip
+    dispatcher = Dispatcher(storage=storage or MemoryStorage(), **workflow)
     buckets = TokenBuckets(config.bot.throttle_rate, config.bot.throttle_burst)
     # Outer middlewares run in this order, before any filter: every tap is answered (even a throttled
     # or unmatched one), floods are cut before they cost a database read, and commands leave flows.

@@ -23,11 +23,11 @@ from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts, Translator
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, TelegramHtmlError, check_telegram_html
 from alertbot.core.clock import utcnow
-from alertbot.core.domain import Broadcast, BroadcastKind, BroadcastStatus, DeliveryCounts
+from alertbot.core.domain import Broadcast, BroadcastKind, DeliveryCounts
 from alertbot.core.health import Health
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
+from alertbot.services.reports import ReportService
 from alertbot.services.subscriptions import SubscriptionService
-from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
 from alertbot.telegram.formatting import district_names
 
@@ -37,10 +37,6 @@ APPROVAL_TRIES = 4
 """Tries per supervisor before the requester is told that no supervisor could be reached (tries go on)."""
 APPROVAL_RETRY_MAX = 60.0
 """The longest pause, in seconds, between two tries to reach one supervisor."""
-NOTIFIED = "notify_approval"
-"""The audit action recording that a supervisor received an approval request (details: supervisor)."""
-UNREACHABLE = "approval_unreachable"
-"""The audit action recording that the requester was told no supervisor could be reached."""
 
 
 @dataclass
@@ -67,14 +63,14 @@ class ProgressReporter:
         self,
         bot: Bot,
         config: AppConfig,
-        repository: BroadcastRepository,
+        reports: ReportService,
         alerts: AlertService,
         subscriptions: SubscriptionService,
         translator: Translator,
     ) -> None:
         self._bot = bot
         self._config = config
-        self._repo = repository
+        self._reports = reports
         self._alerts = alerts
         self._subscriptions = subscriptions
         self._translator = translator
@@ -115,7 +111,7 @@ class ProgressReporter:
         for broadcast in await self._alerts.expire_requests():
             await self._tell(broadcast.report_chat_id or broadcast.created_by, "alert-approval-expired",
                              id=broadcast.id)  # fmt: skip
-        for broadcast in await self._repo.with_status(BroadcastStatus.QUEUED):
+        for broadcast in await self._reports.going_out():
             await self._report(broadcast)
 
     async def texts_for(self, chat_id: int) -> Texts:
@@ -142,7 +138,7 @@ class ProgressReporter:
         until the request is decided or expires. The request is marked notified once at least one
         supervisor has it and every other one has it too or has been tried `APPROVAL_TRIES` times.
         """
-        pending = await self._repo.unnotified_approvals()
+        pending = await self._reports.approvals_to_announce()
         for gone in self._approvals.keys() - {b.id for b in pending}:  # decided, expired or marked
             del self._approvals[gone]
         for broadcast in pending:
@@ -154,7 +150,7 @@ class ProgressReporter:
             requester = broadcast.report_chat_id or broadcast.created_by
             if not supervisors:
                 await self._tell(requester, "alert-no-supervisor", id=broadcast.id)
-                await self._repo.mark_approval_notified(broadcast.id)
+                await self._reports.approval_announced(broadcast.id)
                 continue
             push = self._approvals.get(broadcast.id) or await self._approval_push(broadcast)
             self._approvals[broadcast.id] = push
@@ -163,8 +159,7 @@ class ProgressReporter:
                     continue
                 if await self._send_approval_request(broadcast, supervisor, push):
                     push.delivered.add(supervisor)
-                    await self._alerts.audit.record(NOTIFIED, actor_id=None, broadcast_id=broadcast.id,
-                                                    supervisor=supervisor)  # fmt: skip
+                    await self._reports.approval_delivered(broadcast.id, supervisor)
                     continue
                 tries = push.tries[supervisor] = push.tries.get(supervisor, 0) + 1
                 pause = self._config.dispatch.progress_interval.total_seconds() * 2 ** (tries - 1)
@@ -175,7 +170,7 @@ class ProgressReporter:
                 if waiting:
                     log.warning("approval request #%s did not reach supervisors %s; %s have it", broadcast.id,
                                 waiting, sorted(push.delivered))  # fmt: skip
-                await self._repo.mark_approval_notified(broadcast.id)
+                await self._reports.approval_announced(broadcast.id)
                 del self._approvals[broadcast.id]
             elif not push.delivered and exhausted and not push.requester_told:
                 log.error("approval request #%s reached no supervisor (%s)", broadcast.id, waiting)
@@ -183,16 +178,12 @@ class ProgressReporter:
                 if await self._tell(requester, "alert-approval-unreachable", id=broadcast.id, supervisors=names,
                                     minutes=self._minutes_left(broadcast)):  # fmt: skip
                     push.requester_told = True
-                    await self._alerts.audit.record(UNREACHABLE, actor_id=None, broadcast_id=broadcast.id,
-                                                    supervisors=waiting)  # fmt: skip
+                    await self._reports.approval_unreachable(broadcast.id, waiting)
 
     async def _approval_push(self, broadcast: Broadcast) -> _ApprovalPush:
         """The state of a request first seen by this process: who got it already, from the audit log."""
-        entries = [e for e in await self._alerts.audit.entries(since=broadcast.created_at)
-                   if e.broadcast_id == broadcast.id]  # fmt: skip
-        delivered = {int(e.details["supervisor"]) for e in entries
-                     if e.action == NOTIFIED and isinstance(e.details.get("supervisor"), int)}  # fmt: skip
-        return _ApprovalPush(delivered, requester_told=any(e.action == UNREACHABLE for e in entries))
+        history = await self._reports.approval_history(broadcast)
+        return _ApprovalPush(history.delivered, requester_told=history.requester_told)
 
     async def _send_approval_request(self, broadcast: Broadcast, supervisor: int, push: _ApprovalPush) -> bool:
         """The request with its buttons, and the exact text. One message when it fits Telegram's limit,
@@ -250,8 +241,7 @@ class ProgressReporter:
     # -- progress and final report -----------------------------------------------------------
 
     async def _report(self, broadcast: Broadcast) -> None:
-        counts = await self._repo.counts(broadcast.id)
-        done = counts.open == 0 and await self._repo.finish_if_complete(broadcast.id)
+        counts, done = await self._reports.progress(broadcast.id)
         if broadcast.report_chat_id is None:
             return
         l10n = await self.texts_for(broadcast.report_chat_id)
@@ -280,7 +270,7 @@ class ProgressReporter:
         try:
             if broadcast.report_message_id is None:
                 message = await self._bot.send_message(broadcast.report_chat_id, text, reply_markup=markup)
-                await self._repo.set_report_message(broadcast.id, message.message_id)
+                await self._reports.set_report_message(broadcast.id, message.message_id)
             else:
                 await self._bot.edit_message_text(
                     text, chat_id=broadcast.report_chat_id, message_id=broadcast.report_message_id,

@@ -19,7 +19,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BroadcastStatus
-from alertbot.services.alert_errors import ScheduleError
+from alertbot.core.errors import ScheduleError
 from tests.botapi import FakeBotAPI
 from tests.e2e.test_alert_chat import (
     GAS_LEAK_ANSWERS,

@@ -19,7 +19,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory
-from alertbot.services.campaigns import CampaignError
+from alertbot.core.errors import CampaignError
 from alertbot.services.drafts import AlertDraft
 from tests.botapi import FakeBotAPI
 from tests.harness import (

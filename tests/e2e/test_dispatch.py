@@ -17,8 +17,7 @@ import pytest
 
 from alertbot.config import load_config
 from alertbot.core.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
-from alertbot.core.errors import ConfigError
-from alertbot.services.alert_errors import ApprovalError
+from alertbot.core.errors import ApprovalError, ConfigError
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage.broadcasts import NewBroadcast

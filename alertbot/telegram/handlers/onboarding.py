@@ -11,9 +11,10 @@ from aiogram.types import CallbackQuery, Message
 
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Subscriber, SubscriberKind
+from alertbot.core.errors import InvalidBusinessNameError
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
-from alertbot.services.subscriptions import InvalidBusinessNameError, SubscriptionService
+from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.answers import reply_with, tapped_message
 from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode
 from alertbot.telegram.commands import CommandMenus

@@ -23,10 +23,10 @@ from alertbot.content.templates import (
     SYSTEM_SAMPLES,
     SYSTEM_VARIABLES,
     MessageTemplates,
-    TemplateProblem,
     TemplateSpec,
 )
 from alertbot.core.domain import LANGUAGES, Language
+from alertbot.core.errors import TemplateProblem
 from tests.harness import REPO
 
 TEMPLATES = MessageTemplates()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alertbot.content.templates import SYSTEM_SAMPLES, MessageTemplates, TemplateProblem
+from alertbot.content.templates import SYSTEM_SAMPLES, MessageTemplates
+from alertbot.core.errors import TemplateProblem
 
 
 def test_template_variables_are_escaped_and_required() -> None:

@@ -14,7 +14,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.services.alert_errors import AlertError
+from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.answers import refuse_error, tapped_message, user_id

@@ -23,7 +23,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import Audience, Severity, SubscriberKind
-from alertbot.services.alert_errors import AlertError, ScheduleError
+from alertbot.core.errors import AlertError, OutOfScopeError, ScheduleError
 from alertbot.services.alert_texts import MAX_VARIABLE_LENGTH
 from alertbot.services.alerts import AlertService
 from alertbot.services.drafts import AlertDraft
@@ -150,21 +150,12 @@ async def toggle_district(
     except AlertError as error:
         refuse_error(callback_answer, l10n, error)
         return
-    scope, wanted, everywhere = alerts.scope(official), callback_data.district, ALL_DISTRICTS in official.districts
-    chosen = set(draft.districts)
-    if wanted == ALL_DISTRICTS and everywhere:
-        chosen = set() if set(scope) <= chosen else set(scope)
-    elif wanted in scope:
-        chosen ^= {wanted}
-    else:  # audited like the service's own scope refusals
-        await alerts.audit.record(
-            "refused", actor_id=official.telegram_id, actor_name=official.name,
-            attempted=f"districts {wanted}", reason="out of scope",
-        )  # fmt: skip
-        name = alerts.districts.name(wanted, l10n.language) if wanted in alerts.districts else wanted
-        refuse(callback_answer, l10n, "alert-out-of-scope", districts=name)
+    try:
+        draft = await alerts.toggle_district(official, draft, callback_data.district, l10n.language)
+    except OutOfScopeError as error:
+        refuse_error(callback_answer, l10n, error)
         return
-    draft = dataclasses.replace(draft, districts=tuple(d for d in scope if d in chosen))
+    scope, everywhere = alerts.scope(official), ALL_DISTRICTS in official.districts
     await state.update_data({DRAFT: draft.to_json()})
     markup = district_keyboard(l10n, alerts.districts, scope, draft.districts, everywhere=everywhere)
     await tapped_message(query).edit_reply_markup(reply_markup=markup)

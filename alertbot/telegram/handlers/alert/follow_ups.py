@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
-from alertbot.services.alert_errors import AlertError
+from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
 from alertbot.telegram.answers import refuse_error, tapped_message, user_id
 from alertbot.telegram.callbacks import FollowUpStart

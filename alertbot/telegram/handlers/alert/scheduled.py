@@ -19,7 +19,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.services.alert_errors import AlertError, ScheduleError
+from alertbot.core.errors import AlertError, ScheduleError
 from alertbot.services.alerts import AlertService
 from alertbot.services.drafts import AlertDraft
 from alertbot.telegram.answers import error_text, refuse, refuse_error, tapped_message, user_id

@@ -20,7 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import LANGUAGES
-from alertbot.services.alert_errors import AlertError, DistrictError, OutOfScopeError, RenderError, VariableError
+from alertbot.core.errors import AlertError, DistrictError, OutOfScopeError, RenderError, VariableError
 from alertbot.services.alerts import AlertService, Preview
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.officials import ALL_DISTRICTS

@@ -17,9 +17,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import LANGUAGES, Audience
-from alertbot.services.alert_errors import AlertError
+from alertbot.core.errors import AlertError, CampaignError
 from alertbot.services.alerts import AlertService
-from alertbot.services.campaigns import CampaignError, CampaignService, CampaignView
+from alertbot.services.campaigns import CampaignService, CampaignView
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.telegram.answers import answer_in_parts, error_text, refuse, refuse_error, user_id
 from alertbot.telegram.callbacks import CampaignPause, CampaignPreview, CampaignRunAsk, CampaignRunConfirm
@@ -183,21 +183,10 @@ async def run_ask(
     campaigns: CampaignService,
 ) -> None:
     """Ask for a confirm tap that names the campaign; offered only to an official whose scope covers it."""
-    actor, campaign = user_id(query), campaigns.campaigns.get(callback_data.campaign)
     try:
-        official = await alerts.official(actor, f"run {callback_data.campaign}")
-    except AlertError as error:
+        campaign = await campaigns.may_run(user_id(query), callback_data.campaign)
+    except CampaignError as error:
         refuse_error(callback_answer, l10n, error)
-        return
-    # CampaignService checks scope (and audits a refusal) only when it acts: asking first needs the same.
-    if campaign is None or not in_scope(campaigns, official, campaign):
-        reason = "unknown campaign" if campaign is None else "out of scope"
-        await alerts.audit.record(
-            "refused", actor_id=actor, actor_name=official.name, attempted=f"run {callback_data.campaign}",
-            reason=reason,
-        )  # fmt: skip
-        key = "campaign-unknown" if campaign is None else "campaign-out-of-scope"
-        refuse(callback_answer, l10n, key, campaign=callback_data.campaign)
         return
     heading = title(alerts, campaign, l10n)
     text = l10n(

@@ -16,8 +16,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
+from alertbot.core.errors import CampaignError
 from alertbot.core.quiet import QuietHours, QuietHoursError
-from alertbot.services.campaigns import Acknowledgement, CampaignError, CampaignService
+from alertbot.services.campaigns import Acknowledgement, CampaignService
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.answers import refuse, refuse_error
 from alertbot.telegram.callbacks import CampaignAck

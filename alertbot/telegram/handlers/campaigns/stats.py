@@ -11,7 +11,7 @@ from aiogram.types import Message
 
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
-from alertbot.services.alert_errors import AlertError
+from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
 from alertbot.services.campaigns import CampaignService
 from alertbot.telegram.answers import answer_in_parts, error_text, user_id
