@@ -3,26 +3,17 @@ Telegram will accept (at most 200 characters), fixed replies, and long answers i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, utf16_length
+from alertbot.core.errors import AppError
 
 CALLBACK_ANSWER_MAX = 200  # UTF-16 code units, as Telegram counts them
-
-
-class Refusal(Protocol):
-    """A service's refusal (AlertError, CampaignError): the UI string's key and its arguments."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def args_for_text(self) -> Mapping[str, Any]: ...
 
 
 def user_id(event: Message | CallbackQuery) -> int:
@@ -37,23 +28,28 @@ def tapped_message(query: CallbackQuery) -> Message:
     return query.message
 
 
-def refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
-    """Answer the tap with a pop-up saying why, shortened to what Telegram allows."""
+def popup_text(l10n: Texts, key: str, **args: Any) -> str:
+    """A UI string as a pop-up's plain text, shortened to what Telegram allows."""
     text = l10n.plain(key, **args)
     if utf16_length(text) > CALLBACK_ANSWER_MAX:
         while utf16_length(text + "…") > CALLBACK_ANSWER_MAX:
             text = text[:-1]
         text += "…"
-    callback_answer.text = text
+    return text
+
+
+def refuse(callback_answer: CallbackAnswer, l10n: Texts, key: str, **args: Any) -> None:
+    """Answer the tap with a pop-up saying why, shortened to what Telegram allows."""
+    callback_answer.text = popup_text(l10n, key, **args)
     callback_answer.show_alert = True
 
 
-def refuse_error(callback_answer: CallbackAnswer, l10n: Texts, error: Refusal) -> None:
+def refuse_error(callback_answer: CallbackAnswer, l10n: Texts, error: AppError) -> None:
     """The pop-up for a service's refusal."""
     refuse(callback_answer, l10n, error.key, **error.args_for_text)
 
 
-def error_text(l10n: Texts, error: Refusal) -> str:
+def error_text(l10n: Texts, error: AppError) -> str:
     """A service's refusal as a message text."""
     return l10n(error.key, **error.args_for_text)
 

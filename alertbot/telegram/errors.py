@@ -1,4 +1,9 @@
-"""One place for errors raised by handlers: expected ones are answered politely, the rest logged."""
+"""The error router: one place for errors raised by handlers.
+
+A refusal (`AppError`) is answered in the person's language with its UI string — a pop-up for a button
+tap, a message otherwise; a Telegram "message is not modified" is ignored; anything else is logged and
+the person gets an apology.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,29 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from alertbot.config import AppConfig
-from alertbot.content.i18n import Translator, language_for
+from alertbot.content.i18n import Texts, Translator, language_for
+from alertbot.core.errors import AppError
+from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.answers import error_text, popup_text
+from alertbot.telegram.middlewares import person_language
 
 log = logging.getLogger(__name__)
+
+
+async def refused(
+    event: ErrorEvent, translator: Translator, config: AppConfig, subscriptions: SubscriptionService
+) -> bool:
+    error = event.exception
+    assert isinstance(error, AppError)
+    update = event.update
+    query = update.callback_query
+    user = query.from_user if query else (update.message.from_user if update.message else None)
+    l10n = Texts(translator, await person_language(user, subscriptions, config.bot.default_language))
+    if query is not None:
+        await query.answer(popup_text(l10n, error.key, **error.args_for_text), show_alert=True)
+    elif update.message is not None:
+        await update.message.answer(error_text(l10n, error))
+    return True
 
 
 async def telegram_bad_request(event: ErrorEvent, translator: Translator, config: AppConfig) -> Any:
@@ -43,6 +68,7 @@ async def unexpected(event: ErrorEvent, translator: Translator, config: AppConfi
 def build_router() -> Router:
     """A fresh router with the error handlers (one per Dispatcher)."""
     router = Router(name=__name__)
+    router.error.register(refused, ExceptionTypeFilter(AppError))
     router.error.register(telegram_bad_request, ExceptionTypeFilter(TelegramBadRequest))
     router.error.register(unexpected)
     return router

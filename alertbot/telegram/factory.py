@@ -11,7 +11,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
@@ -23,6 +22,7 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram import errors, handlers
 from alertbot.telegram.commands import CommandMenus
 from alertbot.telegram.middlewares import (
+    AnswerTaps,
     CommandLeavesFlowMiddleware,
     LanguageMiddleware,
     ThrottlingMiddleware,
@@ -60,7 +60,7 @@ def create_dispatcher(services: Services, *, storage: BaseStorage | None = None)
     buckets = TokenBuckets(config.bot.throttle_rate, config.bot.throttle_burst)
     # Outer middlewares run in this order, before any filter: every tap is answered (even a throttled
     # or unmatched one), floods are cut before they cost a database read, and commands leave flows.
-    dispatcher.callback_query.outer_middleware(CallbackAnswerMiddleware())
+    dispatcher.callback_query.outer_middleware(AnswerTaps())
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(ThrottlingMiddleware(buckets, translator, default_language))
         observer.outer_middleware(LanguageMiddleware(translator, default_language))

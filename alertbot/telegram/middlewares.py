@@ -1,4 +1,4 @@
-"""Middlewares: per-person throttling, the person's language, and commands that leave any flow."""
+"""Middlewares: every tap answered, per-person throttling, the person's language, commands that leave any flow."""
 
 from __future__ import annotations
 
@@ -9,13 +9,36 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
-from aiogram.utils.callback_answer import CallbackAnswer
+from aiogram.utils.callback_answer import CallbackAnswer, CallbackAnswerMiddleware
 
 from alertbot.content.i18n import Texts, Translator, language_for
 from alertbot.core.domain import Language
+from alertbot.core.errors import AppError
 from alertbot.services.subscriptions import SubscriptionService
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class AnswerTaps(CallbackAnswerMiddleware):
+    """Every button tap is answered once: with what the handler set on `callback_answer`, or, when the handler
+    refused (an AppError), by the error router's pop-up (`telegram/errors.py`)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async def refusals_left_to_the_error_router(event: TelegramObject, data: dict[str, Any]) -> Any:
+            try:
+                return await handler(event, data)
+            except AppError:
+                data["callback_answer"].disable()
+                raise
+
+        return await super().__call__(refusals_left_to_the_error_router, event, data)
+
+
+async def person_language(user: User | None, subscriptions: SubscriptionService, default: Language) -> Language:
+    """The language a person reads: their stored choice, else their Telegram app's, else the default."""
+    if user is None:
+        return default
+    return await subscriptions.stored_language(user.id) or language_for(user.language_code, default)
 
 
 class TokenBuckets:
@@ -73,12 +96,7 @@ class LanguageMiddleware(BaseMiddleware):
         self._default = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("event_from_user")
-        subscriptions: SubscriptionService = data["subscriptions"]
-        language: Language = self._default
-        if user is not None:
-            stored = await subscriptions.stored_language(user.id)
-            language = stored or language_for(user.language_code, self._default)
+        language = await person_language(data.get("event_from_user"), data["subscriptions"], self._default)
         data["l10n"] = Texts(self._translator, language)
         return await handler(event, data)
 

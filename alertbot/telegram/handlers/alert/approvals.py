@@ -14,10 +14,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
 from alertbot.services.subscriptions import SubscriptionService
-from alertbot.telegram.answers import refuse_error, tapped_message, user_id
+from alertbot.telegram.answers import tapped_message, user_id
 from alertbot.telegram.callbacks import ApprovalDecision
 
 log = logging.getLogger("alertbot.telegram.handlers.alert")  # the /alert router's: its records keep their name
@@ -41,11 +40,7 @@ async def decide(
 ) -> None:
     """A supervisor's Approve/Reject. The service decides who may (and audits who may not)."""
     approver = user_id(query)
-    try:
-        broadcast = await alerts.decide(approver, callback_data.broadcast_id, approve=callback_data.approve)
-    except AlertError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    broadcast = await alerts.decide(approver, callback_data.broadcast_id, approve=callback_data.approve)
     official = alerts.officials.get(approver)
     key = "alert-approved" if callback_data.approve else "alert-rejected"
     args = {"id": broadcast.id, "approver": official.name if official else str(approver), "total": broadcast.recipients}

@@ -23,13 +23,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import Audience, Severity, SubscriberKind
-from alertbot.core.errors import AlertError, OutOfScopeError, ScheduleError
+from alertbot.core.errors import AlertError, ScheduleError
 from alertbot.services.alert_texts import MAX_VARIABLE_LENGTH
 from alertbot.services.alerts import AlertService
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.subscriptions import SubscriptionService
-from alertbot.telegram.answers import error_text, refuse, refuse_error, reply_with, tapped_message, user_id
+from alertbot.telegram.answers import error_text, refuse, reply_with, tapped_message, user_id
 from alertbot.telegram.callbacks import (
     AlertAudienceChoice,
     AlertConfirm,
@@ -64,11 +64,7 @@ def _minutes_since(moment: datetime) -> int:
 async def start_alert(
     message: Message, state: FSMContext, l10n: Texts, alerts: AlertService, subscriptions: SubscriptionService
 ) -> None:
-    try:
-        await alerts.official(user_id(message), "compose")
-    except AlertError as error:
-        await message.answer(error_text(l10n, error))
-        return
+    await alerts.official(user_id(message), "compose")
     # Progress, reports and approval requests reach this official later, outside any update: keep the
     # language they use now so those arrive in it too.
     await subscriptions.ensure(message.chat.id, l10n.language)
@@ -145,16 +141,8 @@ async def toggle_district(
     draft: AlertDraft,
 ) -> None:
     """Only districts offered to this official can be stored; anything else (forged) is refused."""
-    try:
-        official = await alerts.official(user_id(query), "compose")
-    except AlertError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
-    try:
-        draft = await alerts.toggle_district(official, draft, callback_data.district, l10n.language)
-    except OutOfScopeError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    official = await alerts.official(user_id(query), "compose")
+    draft = await alerts.toggle_district(official, draft, callback_data.district, l10n.language)
     scope, everywhere = alerts.scope(official), ALL_DISTRICTS in official.districts
     await state.update_data({DRAFT: draft.to_json()})
     markup = district_keyboard(l10n, alerts.districts, scope, draft.districts, everywhere=everywhere)

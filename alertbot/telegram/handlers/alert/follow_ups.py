@@ -11,9 +11,8 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
-from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
-from alertbot.telegram.answers import refuse_error, tapped_message, user_id
+from alertbot.telegram.answers import tapped_message, user_id
 from alertbot.telegram.callbacks import FollowUpStart
 from alertbot.telegram.handlers.alert.steps import Flow, ask_variable
 
@@ -27,10 +26,6 @@ async def start_follow_up(
     alerts: AlertService,
 ) -> None:
     """Update, All clear or Sent in error under a final report: for the chats the original reached."""
-    try:
-        draft = await alerts.follow_up_draft(user_id(query), callback_data.broadcast_id, callback_data.template)
-    except AlertError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    draft = await alerts.follow_up_draft(user_id(query), callback_data.broadcast_id, callback_data.template)
     await state.clear()
     await ask_variable(Flow(tapped_message(query), state, l10n, alerts, user_id(query)), draft, 0, edit=False)

@@ -19,10 +19,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.errors import AlertError, ScheduleError
+from alertbot.core.errors import ScheduleError
 from alertbot.services.alerts import AlertService
 from alertbot.services.drafts import AlertDraft
-from alertbot.telegram.answers import error_text, refuse, refuse_error, tapped_message, user_id
+from alertbot.telegram.answers import error_text, refuse, tapped_message, user_id
 from alertbot.telegram.callbacks import ScheduledCancel
 from alertbot.telegram.formatting import TIME_FORMAT, local_time
 from alertbot.telegram.handlers.alert.steps import APPROVAL, DRAFT, LIVE, SEND_AT, TOTAL, show
@@ -95,11 +95,7 @@ async def cancel_scheduled(
 ) -> None:
     """The notice's "Cancel this scheduled warning". The service decides who may (and audits everything)."""
     number = callback_data.broadcast_id
-    try:
-        stopped = await alerts.cancel(user_id(query), number)
-    except AlertError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    stopped = await alerts.cancel(user_id(query), number)
     if stopped == 0:  # it went out already (or was cancelled before): the notice is out of date
         refuse(callback_answer, l10n, "alert-nothing-to-cancel", id=number)
         return

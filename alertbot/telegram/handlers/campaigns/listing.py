@@ -17,7 +17,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import LANGUAGES, Audience
-from alertbot.core.errors import AlertError, CampaignError
+from alertbot.core.errors import CampaignError
 from alertbot.services.alerts import AlertService
 from alertbot.services.campaigns import CampaignService, CampaignView
 from alertbot.services.officials import ALL_DISTRICTS
@@ -101,11 +101,7 @@ def _campaign_page(
 
 
 async def list_campaigns(message: Message, l10n: Texts, alerts: AlertService, campaigns: CampaignService) -> None:
-    try:
-        official = await alerts.official(user_id(message), "campaigns")
-    except AlertError as error:
-        await message.answer(error_text(l10n, error))
-        return
+    official = await alerts.official(user_id(message), "campaigns")
     views = await campaigns.views(now())
     if not views:
         await message.answer(l10n("campaigns-none"))
@@ -128,11 +124,7 @@ async def pause(
 ) -> None:
     """Pause or resume (the service checks official and scope), then refresh the list message tapped."""
     actor, campaign_id = user_id(query), callback_data.campaign
-    try:
-        await campaigns.set_paused(actor, campaign_id, callback_data.paused)
-    except CampaignError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    await campaigns.set_paused(actor, campaign_id, callback_data.paused)
     campaign = campaigns.campaigns[campaign_id]
     key = "campaign-paused" if callback_data.paused else "campaign-resumed"
     callback_answer.text = l10n.plain(key, title=title(alerts, campaign, l10n))
@@ -154,11 +146,7 @@ async def preview(
     campaigns: CampaignService,
 ) -> None:
     """The reminder as it would go out now: the official's language first, the other one below."""
-    try:
-        texts = await campaigns.preview(user_id(query), callback_data.campaign, now())
-    except CampaignError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    texts = await campaigns.preview(user_id(query), callback_data.campaign, now())
     campaign = campaigns.campaigns[callback_data.campaign]
     own = l10n.language
     other = next(language for language in LANGUAGES if language != own)
@@ -183,11 +171,7 @@ async def run_ask(
     campaigns: CampaignService,
 ) -> None:
     """Ask for a confirm tap that names the campaign; offered only to an official whose scope covers it."""
-    try:
-        campaign = await campaigns.may_run(user_id(query), callback_data.campaign)
-    except CampaignError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    campaign = await campaigns.may_run(user_id(query), callback_data.campaign)
     heading = title(alerts, campaign, l10n)
     text = l10n(
         "campaign-run-question",

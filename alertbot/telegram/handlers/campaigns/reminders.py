@@ -16,11 +16,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.errors import CampaignError
 from alertbot.core.quiet import QuietHours, QuietHoursError
 from alertbot.services.campaigns import Acknowledgement, CampaignService
 from alertbot.services.subscriptions import SubscriptionService
-from alertbot.telegram.answers import refuse, refuse_error
+from alertbot.telegram.answers import refuse
 from alertbot.telegram.callbacks import CampaignAck
 
 DEFAULT_WORDS = {"default", "reset", "默认", "恢复默认"}
@@ -41,11 +40,7 @@ async def acknowledge(
     if query.message is None:
         refuse(callback_answer, l10n, "campaign-ack-refused")
         return
-    try:
-        ack = await campaigns.acknowledge(callback_data.occurrence_id, query.message.chat.id)
-    except CampaignError as error:
-        refuse_error(callback_answer, l10n, error)
-        return
+    ack = await campaigns.acknowledge(callback_data.occurrence_id, query.message.chat.id)
     callback_answer.text = l10n.plain("campaign-ack-thanks" if ack.new else "campaign-ack-already")
     if isinstance(query.message, Message):
         await _show_acknowledged(query.message, ack, Texts(l10n.translator, ack.language), config)

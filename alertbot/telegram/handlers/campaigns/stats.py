@@ -11,10 +11,9 @@ from aiogram.types import Message
 
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
-from alertbot.core.errors import AlertError
 from alertbot.services.alerts import AlertService
 from alertbot.services.campaigns import CampaignService
-from alertbot.telegram.answers import answer_in_parts, error_text, user_id
+from alertbot.telegram.answers import answer_in_parts, user_id
 from alertbot.telegram.handlers.campaigns.common import district_ids, title
 from alertbot.telegram.keyboards.campaign import text_table
 
@@ -26,11 +25,7 @@ def _scope(campaigns: CampaignService, official: OfficialConfig) -> list[str]:
 async def stats(message: Message, l10n: Texts, alerts: AlertService, campaigns: CampaignService) -> None:
     """Subscribers per district and kind, and the confirmation rate by district of each campaign that asks
     for confirmations: both for the districts of the official's scope."""
-    try:
-        official = await alerts.official(user_id(message), "stats")
-    except AlertError as error:
-        await message.answer(error_text(l10n, error))
-        return
+    official = await alerts.official(user_id(message), "stats")
     language, scope = l10n.language, _scope(campaigns, official)
     counts = await campaigns.subscribers_by_district_and_kind()
     rows: list[list[str | int]] = []
