@@ -46,6 +46,7 @@ from alertbot.services.base import QueueingService, ServiceContext
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.send_at import check_send_at, parse_send_at
+from alertbot.services.unit_of_work import UnitOfWork
 from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast
 
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
@@ -266,41 +267,45 @@ class AlertService(QueueingService):
             )  # fmt: skip
         queue = not preview.needs_approval
         expires = None if queue else utcnow() + self._config.alerts.approval_timeout
-        broadcast, created = await self._repo.create(
-            NewBroadcast(
-                kind=BroadcastKind.FOLLOW_UP if is_follow_up else BroadcastKind.WARNING,
-                template_id=final.template_id,
-                variables=dict(final.variables),
-                districts=final.districts,
-                audience=final.audience,
-                severity=final.severity,
-                priority=PRIORITY[final.severity],
-                exercise=final.exercise,
-                titles={lang: preview.spec.title[lang] for lang in LANGUAGES},
-                texts=dict(preview.texts.items()),
-                created_by=official.telegram_id,
-                dedupe_key=key,
-                follows_id=final.follows_id,
-                report_chat_id=report_chat_id,
-                expires_at=expires,
-                scheduled_for=send_at.astimezone(UTC) if send_at else None,
-            ),
-            queue=queue,
-            exercise_chats=await self._exercise_chats() if final.exercise else None,
-            duplicate_since=None if force_duplicate else utcnow() - self._config.alerts.duplicate_window,
-        )
-        if not created:
-            return Confirmation("duplicate", broadcast)
         action = "request_approval" if not queue else ("follow_up" if is_follow_up else "send")
         if send_at is not None and queue:
             action = "schedule"
-        await self.audit.record(
-            action, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast.id,
-            template=final.template_id, districts=list(final.districts), audience=str(final.audience),
-            severity=final.severity.value if final.severity else None, exercise=final.exercise,
-            recipients=broadcast.recipients if queue else preview.total, follows=final.follows_id,
-            send_at=send_at.isoformat() if send_at else None,
-        )  # fmt: skip
+        exercise_chats = await self._exercise_chats() if final.exercise else None
+        async with UnitOfWork(self._database) as uow:  # the broadcast, its deliveries and its audit entry
+            broadcast, created = await self._repo.create(
+                NewBroadcast(
+                    kind=BroadcastKind.FOLLOW_UP if is_follow_up else BroadcastKind.WARNING,
+                    template_id=final.template_id,
+                    variables=dict(final.variables),
+                    districts=final.districts,
+                    audience=final.audience,
+                    severity=final.severity,
+                    priority=PRIORITY[final.severity],
+                    exercise=final.exercise,
+                    titles={lang: preview.spec.title[lang] for lang in LANGUAGES},
+                    texts=dict(preview.texts.items()),
+                    created_by=official.telegram_id,
+                    dedupe_key=key,
+                    follows_id=final.follows_id,
+                    report_chat_id=report_chat_id,
+                    expires_at=expires,
+                    scheduled_for=send_at.astimezone(UTC) if send_at else None,
+                ),
+                queue=queue,
+                exercise_chats=exercise_chats,
+                duplicate_since=None if force_duplicate else utcnow() - self._config.alerts.duplicate_window,
+                connection=uow.connection,
+            )
+            if created:
+                await self.audit.record(
+                    action, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast.id,
+                    template=final.template_id, districts=list(final.districts), audience=str(final.audience),
+                    severity=final.severity.value if final.severity else None, exercise=final.exercise,
+                    recipients=broadcast.recipients if queue else preview.total, follows=final.follows_id,
+                    send_at=send_at.isoformat() if send_at else None, connection=uow.connection,
+                )  # fmt: skip
+        if not created:
+            return Confirmation("duplicate", broadcast)
         if queue:
             await self._queued.notify(broadcast)
         return Confirmation("queued" if queue else "pending_approval", broadcast)
@@ -329,14 +334,16 @@ class AlertService(QueueingService):
         if not self.officials.covers(official, broadcast.districts):
             raise await refuse("out-of-scope")
         exercise_chats = await self._exercise_chats() if broadcast.exercise else None
-        decided = await self._repo.decide(broadcast_id, official.telegram_id, approve=approve,
-                                          exercise_chats=exercise_chats)  # fmt: skip
-        if decided is None:
+        async with UnitOfWork(self._database) as uow:  # the decision, the deliveries and the audit entry
+            decided = await self._repo.decide(broadcast_id, official.telegram_id, approve=approve,
+                                              exercise_chats=exercise_chats, connection=uow.connection)  # fmt: skip
+            if decided is not None:
+                await self.audit.record(
+                    verb, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
+                    requester=broadcast.created_by, recipients=decided.recipients, connection=uow.connection,
+                )  # fmt: skip
+        if decided is None:  # (refused after the unit of work: the refusal is audited in its own transaction)
             raise await refuse("decided")
-        await self.audit.record(
-            verb, actor_id=official.telegram_id, actor_name=official.name, broadcast_id=broadcast_id,
-            requester=broadcast.created_by, recipients=decided.recipients,
-        )  # fmt: skip
         if approve:
             await self._queued.notify(decided)
         return decided

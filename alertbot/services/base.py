@@ -12,6 +12,7 @@ from alertbot.services.districts import DistrictDirectory
 from alertbot.services.listeners import Listener, QueuedListeners
 from alertbot.services.officials import OfficialDirectory
 from alertbot.storage.audit import AuditLog
+from alertbot.storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class ServiceContext:
     districts: DistrictDirectory
     officials: OfficialDirectory
     audit: AuditLog
+    database: Database  # for units of work (`services.unit_of_work`)
 
 
 class QueueingService:
@@ -36,6 +38,7 @@ class QueueingService:
         self.districts = context.districts
         self.officials = context.officials
         self.audit = context.audit
+        self._database = context.database
         self._queued = QueuedListeners()
 
     def on_queued(self, listener: Listener) -> None:

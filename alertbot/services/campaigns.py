@@ -27,7 +27,6 @@ from alertbot.services.reminder_texts import ReminderTexts
 from alertbot.services.unit_of_work import UnitOfWork
 from alertbot.storage.broadcasts import BroadcastRepository, FanOut, NewBroadcast
 from alertbot.storage.campaigns import CampaignCounts, CampaignRepository, Occurrence
-from alertbot.storage.database import Database
 from alertbot.storage.tables import broadcasts as broadcasts_table
 
 log = logging.getLogger(__name__)
@@ -77,12 +76,10 @@ class CampaignService(QueueingService):
     def __init__(
         self,
         context: ServiceContext,
-        database: Database,
         repository: CampaignRepository,
         broadcasts: BroadcastRepository,
     ) -> None:
         super().__init__(context)
-        self._db = database
         self._repo = repository
         self._broadcasts = broadcasts
         self.calendar = CampaignCalendar(context.config)
@@ -146,7 +143,7 @@ class CampaignService(QueueingService):
                     return FireResult(status, at)  # type: ignore[arg-type]
         spec = self.templates.catalog.get(campaign.template)
         texts: dict[Language, str] = {language: self._texts.render(campaign, language, at) for language in LANGUAGES}
-        async with UnitOfWork(self._db) as uow:
+        async with UnitOfWork(self._database) as uow:
             occurrence_id = await self._repo.claim_occurrence(uow.connection, campaign_id, at, "sent", manual_by)
             if occurrence_id is None:
                 return FireResult("duplicate", at)
@@ -217,7 +214,7 @@ class CampaignService(QueueingService):
     async def _follow_up(
         self, occurrence: Occurrence, original: Broadcast, texts: dict[Language, str], now: datetime
     ) -> Broadcast:
-        async with UnitOfWork(self._db) as uow:
+        async with UnitOfWork(self._database) as uow:
             broadcast, _ = await self._broadcasts.create(
                 NewBroadcast(
                     kind=BroadcastKind.REMINDER, template_id=original.template_id, variables=original.variables,

@@ -59,9 +59,9 @@ def _services(config: AppConfig, database: Database) -> Services:
     broadcasts = BroadcastRepository(database)
     audit = AuditLog(database)
     templates = MessageTemplates()
-    context = ServiceContext(config, templates, translator, districts, officials, audit)
+    context = ServiceContext(config, templates, translator, districts, officials, audit, database)
     alerts = AlertService(context, broadcasts)
-    campaigns = CampaignService(context, database, CampaignRepository(database), broadcasts)
+    campaigns = CampaignService(context, CampaignRepository(database), broadcasts)
     return Services(
         config=config,
         database=database,

@@ -44,19 +44,19 @@ class AuditLog:
         actor_id: int | None,
         actor_name: str | None = None,
         broadcast_id: int | None = None,
+        connection: AsyncConnection | None = None,
         **details: Any,
     ) -> None:
+        """Append an entry: in its own transaction, or in the caller's (`connection`, a unit of work)."""
+        row = audit_log.insert().values(
+            at=utcnow(), actor_id=actor_id, actor_name=actor_name, action=action, broadcast_id=broadcast_id,
+            details=details,
+        )  # fmt: skip
+        if connection is not None:
+            await connection.execute(row)
+            return
         async with self._db.transaction() as conn:
-            await conn.execute(
-                audit_log.insert().values(
-                    at=utcnow(),
-                    actor_id=actor_id,
-                    actor_name=actor_name,
-                    action=action,
-                    broadcast_id=broadcast_id,
-                    details=details,
-                )
-            )
+            await conn.execute(row)
 
     async def entries(self, since: datetime | None = None, limit: int | None = None) -> list[AuditEntry]:
         query = sa.select(audit_log).order_by(audit_log.c.id)

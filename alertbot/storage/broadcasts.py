@@ -138,28 +138,38 @@ class BroadcastRepository:
         *,
         approve: bool,
         exercise_chats: dict[int, str] | None = None,
+        connection: AsyncConnection | None = None,
     ) -> Broadcast | None:
-        """Approve (queue its deliveries) or reject a broadcast awaiting approval, atomically.
+        """Approve (queue its deliveries) or reject a broadcast awaiting approval, atomically (in its own
+        transaction, or in the caller's `connection`).
 
         Returns None when it was not awaiting approval any more (decided by someone else, or expired).
         """
-        new_status = BroadcastStatus.QUEUED if approve else BroadcastStatus.REJECTED
+        if connection is not None:
+            return await self._decide(connection, broadcast_id, approver, approve, exercise_chats)
         async with self._db.transaction() as conn:
-            now = await self._db.now(conn)
-            result = await conn.execute(
-                broadcasts.update()
-                .where(
-                    broadcasts.c.id == broadcast_id,
-                    broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
-                    sa.or_(broadcasts.c.expires_at.is_(None), broadcasts.c.expires_at > now),
-                )
-                .values(status=new_status.value, approved_by=approver, decided_at=now)
+            return await self._decide(conn, broadcast_id, approver, approve, exercise_chats)
+
+    async def _decide(
+        self, conn: AsyncConnection, broadcast_id: int, approver: int, approve: bool,
+        exercise_chats: dict[int, str] | None,
+    ) -> Broadcast | None:  # fmt: skip
+        new_status = BroadcastStatus.QUEUED if approve else BroadcastStatus.REJECTED
+        now = await self._db.now(conn)
+        result = await conn.execute(
+            broadcasts.update()
+            .where(
+                broadcasts.c.id == broadcast_id,
+                broadcasts.c.status == BroadcastStatus.PENDING_APPROVAL.value,
+                sa.or_(broadcasts.c.expires_at.is_(None), broadcasts.c.expires_at > now),
             )
-            if result.rowcount != 1:
-                return None
-            if approve:
-                await self._queue(conn, broadcast_id, now, exercise_chats)
-            return await load_broadcast(conn, broadcast_id)
+            .values(status=new_status.value, approved_by=approver, decided_at=now)
+        )
+        if result.rowcount != 1:
+            return None
+        if approve:
+            await self._queue(conn, broadcast_id, now, exercise_chats)
+        return await load_broadcast(conn, broadcast_id)
 
     async def expire_approvals(self) -> list[Broadcast]:
         """Mark requests whose approval time ran out as expired; returns them."""
