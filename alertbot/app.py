@@ -30,6 +30,8 @@ from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.keyboards.common import campaign_ack_keyboard
 from alertbot.telegram.reporter import ProgressReporter
+from alertbot.web.metrics import Metrics
+from alertbot.web.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class Application:
     reporter: ProgressReporter
     leadership: Leadership
     scheduler: CampaignScheduler
+    server: HttpServer
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once polling has started (after the startup hook ran)."""
@@ -66,6 +69,8 @@ class Application:
         They run only while this instance holds the dispatch lease (`Leadership`).
         """
         if not self._tasks:
+            if self.config.server.enabled:
+                await self.server.start()
             self._tasks = [asyncio.create_task(self.leadership.run(), name="alertbot-leadership")]
             await self.scheduler.start()
         self.started.set()
@@ -81,6 +86,7 @@ class Application:
         with contextlib.suppress(RuntimeError):  # raised when polling was not running
             await self.dispatcher.stop_polling()
         await self.stop_background()
+        await self.server.stop()
         await self.leadership.unregister()
         await self.bot.session.close()
         await self.database.close()
@@ -128,8 +134,11 @@ async def build_application(config: AppConfig) -> Application:
         await bot.session.close()
         await services.database.close()
         raise
+    metrics = Metrics(outbox, pacer, leadership, config.dispatch.instance)
+    dispatcher.update.outer_middleware(metrics.middleware())
+    server = HttpServer(config.server, services.database, services.outbox, outbox, leadership, metrics)
     application = Application(
-        config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns)
+        config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns), server
     )
     dispatcher.startup.register(application.start_background)
     dispatcher.shutdown.register(application.stop_background)

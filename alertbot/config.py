@@ -71,6 +71,14 @@ class StorageConfig(Section):
         return value
 
 
+class ServerConfig(Section):
+    """The bot's HTTP server: /healthz, /readyz and /metrics (port 0: any free port, as tests use)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+
 _CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d"
 QUIET_HOURS_PATTERN = rf"^(?:{_CLOCK}-{_CLOCK})?$"
 
@@ -253,6 +261,7 @@ class AppConfig(Section):
     alerts: AlertsConfig = AlertsConfig()
     dispatch: DispatchConfig = DispatchConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    server: ServerConfig = ServerConfig()
     campaigns: list[CampaignConfig] = []
     districts: Annotated[list[DistrictConfig], Field(min_length=1)]
     officials: list[OfficialConfig] = []

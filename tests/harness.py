@@ -37,6 +37,7 @@ def write_config(folder: Path, api: FakeBotAPI, db_path: Path, extra: str = "") 
         .split("\n[[campaigns]]")[0]  # no seasonal campaigns: they would fire on their own dates
         .replace('api_base = "https://api.telegram.org"', f'api_base = "{api.base_url}"')
         .replace("sqlite:///alertbot.db", f"sqlite:///{db_path}")
+        .replace("port = 8080 ", "port = 0 ")  # any free port: processes may run side by side
     )
     for line in extra.strip().splitlines():  # "section.key = value" overrides
         key, value = (part.strip() for part in line.split("=", 1))
@@ -63,6 +64,7 @@ def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]
     data["telegram"] = {"token": api.token, "api_base": api.base_url}
     data["storage"] = {"url": db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"}
     data["campaigns"] = []  # the example's seasonal campaigns would fire on their own dates: tests add their own
+    data["server"] = {**data["server"], "port": 0}  # any free port: many bots run in one test process
     for section, values in sections.items():
         if isinstance(data.get(section), dict):
             data[section] = {**data[section], **values}

@@ -73,9 +73,11 @@ class Pacer:
         self._window_cap = max(1, int(rate))
         self._departures: collections.deque[float] = collections.deque(maxlen=self._window_cap)
         self.paused_seconds = 0.0  # total time paused by 429s (for status and metrics)
+        self.flood_waits = 0  # 429s received on message requests (for metrics)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends until `seconds` from now (counted in `paused_seconds`)."""
+        self.flood_waits += 1
         until = self._clock() + seconds
         if until > self._paused_until:
             self.paused_seconds += until - max(self._paused_until, self._clock())

@@ -14,6 +14,7 @@ its term is still valid (`Term.valid`: it stops well before its lease could expi
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -96,6 +97,7 @@ class OutboxSender:
         self.health = Health("dispatcher")
         self.recorder_health = Health("delivery recorder")
         self.sent_count = 0
+        self.failed_by_reason: collections.Counter[str] = collections.Counter()  # final outcomes, for metrics
 
     def wake(self, *_: object) -> None:
         """New deliveries were queued: claim now instead of at the next poll."""
@@ -302,13 +304,15 @@ class OutboxSender:
         if isinstance(error, TelegramForbiddenError) or (
             isinstance(error, TelegramBadRequest) and any(s in error.message.lower() for s in CHAT_GONE)
         ):
+            self.failed_by_reason["blocked"] += 1
             return self._outcome(delivery, DeliveryState.BLOCKED, error=description, chat_id=delivery.chat_id)
         if isinstance(error, TelegramUnauthorizedError):
             # a wrong token is not the message's fault: hold everything and keep it queued
             log.error("Telegram rejected the bot token; pausing delivery for a minute")
-            self.pacer.pause(60)
+            self.pacer.hold(60)
             return self._outcome(delivery, pending, retry_in=60, count=False, error=description)
         if isinstance(error, TelegramBadRequest):
+            self.failed_by_reason["rejected"] += 1
             return self._outcome(delivery, DeliveryState.FAILED, error=description)
         transient = (
             TelegramServerError, TelegramNetworkError, TimeoutError, aiohttp.ClientError, TelegramAPIError,
@@ -319,6 +323,7 @@ class OutboxSender:
         attempts = delivery.attempts + 1
         if attempts >= self._config.max_attempts:
             gave_up = scrub(f"gave up after {attempts} tries: {description}")
+            self.failed_by_reason["gave_up"] += 1
             return self._outcome(delivery, DeliveryState.FAILED, error=gave_up)
         return self._outcome(delivery, pending, retry_in=backoff(attempts, cap=60.0), error=description)
 

@@ -1,0 +1,81 @@
+"""The HTTP server in the bot process (aiohttp): GET /healthz, /readyz and /metrics.
+
+/healthz: the process is alive (200). /readyz: 200 when `readiness` holds, else 503, with a JSON body
+naming each check. /metrics: Prometheus text format. Every instance serves them, lease holder or not.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from alertbot.config import ServerConfig
+from alertbot.core.errors import ConfigError
+from alertbot.delivery.leadership import Leadership
+from alertbot.delivery.sender import OutboxSender
+from alertbot.storage.database import Database
+from alertbot.storage.outbox import OutboxRepository
+from alertbot.web.metrics import Metrics
+from alertbot.web.readiness import readiness
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HttpServer:
+    config: ServerConfig
+    database: Database
+    outbox: OutboxRepository
+    sender: OutboxSender
+    leadership: Leadership
+    metrics: Metrics
+    _runner: web.AppRunner | None = None
+    port: int | None = None
+    """The port it listens on, once started (the configured one, or the one chosen for port 0)."""
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def start(self) -> None:
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.config.host, self.config.port).start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ConfigError(
+                f"server: cannot listen on {self.config.host}:{self.config.port} ({error.strerror}); "
+                "set [server] port (or enabled = false)"
+            ) from error
+        self._runner = runner
+        self.port = int(runner.addresses[0][1])
+        log.info("HTTP server on http://%s:%d (/healthz, /readyz, /metrics)", self.config.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"alive": True})
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        state = await readiness(self.database, self.leadership, self.sender.health)
+        body = json.dumps({"ready": state.ready, "checks": state.checks}, ensure_ascii=False)
+        return web.Response(text=body, status=200 if state.ready else 503, content_type="application/json")
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        try:
+            queue = await self.outbox.queue_depth()
+        except Exception:  # the database away: the other metrics still say what this process knows
+            log.warning("queue depth unavailable for /metrics", exc_info=True)
+            queue = {}
+        return web.Response(body=self.metrics.render(queue), headers={"Content-Type": CONTENT_TYPE_LATEST})
