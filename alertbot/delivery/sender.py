@@ -341,6 +341,9 @@ class OutboxSender:
         batch, self._outcomes = self._outcomes, []
         try:
             await self._repo.record(batch)
+        except asyncio.CancelledError:  # stopped mid-write: kept for the last flush (recording twice is harmless)
+            self._outcomes[:0] = batch
+            raise
         except Exception as error:
             self.recorder_health.failed(error, f"recording {len(batch)} delivery outcomes")
             kept = await self._record_one_by_one(batch)

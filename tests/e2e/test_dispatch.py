@@ -380,6 +380,29 @@ async def test_only_the_lease_holder_dispatches_and_another_takes_over(api: Fake
     assert sum(len(api.messages(chat)) for chat in range(9500, 9590)) - 90 <= 16
 
 
+async def test_answers_being_recorded_when_the_sender_stops_are_still_recorded(
+    api: FakeBotAPI, backend_url: str
+) -> None:
+    """The recorder stopped in the middle of writing a batch: the batch is written by the last flush, so no
+    delivery Telegram accepted stays `sending` (to be re-sent when its claim runs out)."""
+    async with running_bot(make_config(api, backend_url, dispatch={"rate": 30})) as bot:
+        await seed_residents(bot.database, range(9900, 9930), ("dadong",))
+        record = bot.services.outbox.record
+
+        async def slow_record(outcomes: Any) -> None:  # a slow database: the stop comes mid-write
+            await asyncio.sleep(0.5)
+            await record(outcomes)
+
+        bot.services.outbox.record = slow_record  # type: ignore[method-assign]
+        confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("dadong"))
+        await api.wait_until(lambda: len(api.calls("sendMessage")) >= 10, timeout=10)
+        await bot.stop_background()
+        counts = await bot.services.broadcasts.counts(confirmation.broadcast.id)
+    delivered = sum(len(api.messages(chat)) for chat in range(9900, 9930))
+    assert counts.sending == 0, counts
+    assert counts.sent == delivered, (counts, delivered)
+
+
 async def test_a_chat_that_keeps_failing_is_marked_failed_with_the_reason(api: FakeBotAPI, backend_url: str) -> None:
     config = make_config(api, backend_url, dispatch=FAST | {"max_attempts": 2})
     async with running_bot(config) as bot:
