@@ -8,13 +8,14 @@ deliveries are written to the database; a running bot sends them (one started la
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from alertbot.cli.common import TIME_FORMAT, config_option, fail, official_id, with_services
 from alertbot.config import AppConfig, CampaignConfig
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Language
 from alertbot.services.officials import ALL_DISTRICTS
 
@@ -76,7 +77,7 @@ def list_campaigns(config: AppConfig, as_json: bool) -> None:
     """Each campaign: schedule, season, audience, state, next and last run, delivered and confirmed."""
 
     async def work(services: Services) -> list[dict[str, Any]]:
-        return [_row(services, view) for view in await services.campaigns.views(datetime.now(UTC))]
+        return [_row(services, view) for view in await services.campaigns.views(utcnow())]
 
     rows = with_services(config, work)
     if as_json:
@@ -119,7 +120,7 @@ def preview(config: AppConfig, campaign_id: str, language: Language | None) -> N
     languages = (language,) if language else LANGUAGES
 
     async def work(services: Services) -> dict[Language, str]:
-        now = datetime.now(UTC)
+        now = utcnow()
         return {lang: services.campaigns.render(campaign.id, lang, now) for lang in languages}
 
     texts = with_services(config, work)
@@ -147,7 +148,7 @@ def run(config: AppConfig, campaign_id: str, official: int | None, yes: bool) ->
 
     async def work(services: Services) -> None:
         campaigns = services.campaigns
-        now = datetime.now(UTC)
+        now = utcnow()
         try:
             if not yes:
                 texts = await campaigns.preview(actor, campaign.id, now)

@@ -11,8 +11,9 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from alertbot.core.clock import utcnow
 from alertbot.core.redact import scrub
 
 BACKOFF_BASE_SECONDS = 1.0
@@ -44,7 +45,7 @@ class Health:
         if self.failing_since is None:
             self.failing_since = time.monotonic()
         self.last_error = scrub(f"{doing}: {type(error).__name__}: {error}", limit=500)
-        self.last_error_at = datetime.now(UTC)
+        self.last_error_at = utcnow()
         wait = backoff(self.failures)
         # the first failure with its traceback, then one line each, so an outage does not flood the log
         self._log.error(

@@ -5,8 +5,8 @@ broadcasts), about 1/s per private chat and 20/min per group. A 429 pauses every
 
 `Pacer` is a token bucket with two queues: urgent requests (officials' progress messages, their edits,
 approval requests and reports) get the next slot before bulk deliveries. `PacedRequests` is an aiogram
-session middleware, so no request can bypass the pacer by accident; the dispatcher takes its slots
-itself (to keep its sends in priority order) and marks its requests as paced. A reply to a person
+session middleware, so no request can bypass the pacer by accident; the outbox sender takes its slots
+(and the window) itself, to keep its sends in priority order, and marks its requests as paced. A reply to a person
 whose update is being handled is not bulk traffic: it is sent at once.
 """
 
@@ -44,7 +44,7 @@ URGENT, BULK = 0, 1
 replying_to: contextvars.ContextVar[int | None] = contextvars.ContextVar("alertbot_replying_to", default=None)
 """The chat whose update is being handled: requests to it are replies, sent without waiting."""
 paced: contextvars.ContextVar[bool] = contextvars.ContextVar("alertbot_paced", default=False)
-"""Set by the dispatcher around a send for which it already took a slot and passed `Pacer.depart`."""
+"""Set by the outbox sender around a send for which it already took a slot and passed `Pacer.depart`."""
 
 
 class Pacer:
@@ -179,7 +179,7 @@ class PacedRequests(BaseRequestMiddleware):
         message = counts_as_message(method.__api_method__)
         chat_id = getattr(method, "chat_id", None)
         reply = chat_id is not None and chat_id == replying_to.get()  # replies go at once
-        if message and not reply and not paced.get():  # (the dispatcher took slot and window already)
+        if message and not reply and not paced.get():  # (the outbox sender took slot and window already)
             await self._pacer.slot(URGENT)
             if isinstance(chat_id, int):
                 self._pacer.sent_to(chat_id)

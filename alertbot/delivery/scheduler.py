@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from alertbot.core.clock import utcnow
 from alertbot.services.campaigns import CampaignService
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ FOLLOW_UP_CHECK_SECONDS = 60
 class CampaignScheduler:
     def __init__(self, campaigns: CampaignService, clock: Callable[[], datetime] | None = None) -> None:
         self._campaigns = campaigns
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utcnow
         self._scheduler: AsyncIOScheduler | None = None
 
     @property

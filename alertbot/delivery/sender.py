@@ -6,7 +6,7 @@ bounded by what was in flight: at most `in_flight` requests, one claim batch (ab
 and at most `max_unrecorded` answers not yet recorded (claiming pauses above that).
 
 Faults: any error of a step (the database gone, locked, or a connection killed) is logged, the step
-retried with backoff; nothing in memory is lost on the way. Before each send the dispatcher checks that
+retried with backoff; nothing in memory is lost on the way. Before each send the sender checks that
 its term is still valid (`Term.valid`: it stops well before its lease could expire) and, at most every
 0.2 s, that the deliveries it holds were not withdrawn meanwhile (cancel, "sent in error", /forgetme).
 """
@@ -150,7 +150,7 @@ class OutboxSender:
         await self._send_batch(claimed, term)
 
     async def _resume(self, term: Term) -> None:
-        """At the start of a term (or of a restarted dispatcher within one), take back what nobody sends."""
+        """At the start of a term (or of a restarted sender within one), take back what nobody sends."""
         if term.epoch > 1:
             # another holder (or this process before) may have sent in the last second: Telegram counts
             # those against the token too, so the new term starts one window later
@@ -161,7 +161,7 @@ class OutboxSender:
             released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=False, keep=keep)
             if released:
                 log.warning("resuming %d deliveries that were in flight when the last term ended", released)
-        # this epoch's claims that no send of ours holds (the dispatcher was restarted within its term)
+        # this epoch's claims that no send of ours holds (the sender was restarted within its term)
         await self._repo.release_claims(term.epoch, other_epochs=False, expired_only=False, keep=keep)
         # a live predecessor's last sends may still be on the wire: leave its claims alone until they end
         self._sweep_at = time.monotonic() + (0.0 if term.predecessor_gone else self._claim_ttl.total_seconds())
@@ -237,7 +237,7 @@ class OutboxSender:
         return claimed[index].id in self._held
 
     async def _until_stopped(self, waiting: Awaitable[T]) -> bool:
-        """Await `waiting` unless the dispatcher is stopped first (then False, and `waiting` is cancelled)."""
+        """Await `waiting` unless the sender is stopped first (then False, and `waiting` is cancelled)."""
         task = asyncio.ensure_future(waiting)
         stop = asyncio.create_task(self._stopping.wait())
         try:

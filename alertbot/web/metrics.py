@@ -8,7 +8,7 @@ Each Application has its own registry (tests run many in one process).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -22,6 +22,7 @@ from alertbot.core.domain import PRIORITY
 from alertbot.delivery.leadership import Leadership
 from alertbot.delivery.pacing import Pacer
 from alertbot.delivery.sender import OutboxSender
+from alertbot.telegram.middlewares import Handler
 
 PRIORITY_NAMES = {number: (severity.value if severity else "reminder") for severity, number in PRIORITY.items()}
 
@@ -86,12 +87,7 @@ class _TimeUpdates(BaseMiddleware):
     def __init__(self, histogram: Histogram) -> None:
         self._histogram = histogram
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
             return await handler(event, data)

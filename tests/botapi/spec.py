@@ -4,9 +4,10 @@ The spec used by default is the compact copy checked into the repository,
 ``tests/botapi/telegram-bot-api.json``: a dict with ``version``, ``methods``
 (name -> {name, fields: [{name, types, required}], returns}) and ``types``
 (name -> {name, fields, subtypes, subtype_of}), descriptions stripped. It is
-generated from the full spec (``shared/reference/telegram-bot-api.json`` next
-to the checkout, which the SpecChecker also accepts as *path*). To regenerate
-it after a Bot API update, from the repository root::
+generated from the full machine-readable spec (which the SpecChecker also
+accepts as *path*). To regenerate it after a Bot API update, from the
+repository root, with the full spec's path as argument (or in
+``$ALERTBOT_FULL_BOTAPI_SPEC``)::
 
     uv run python -m tests.botapi.make_spec [PATH_TO_FULL_SPEC]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
@@ -22,6 +22,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import Audience, Severity, SubscriberKind
 from alertbot.core.errors import AlertError, ScheduleError
 from alertbot.services.alert_texts import MAX_VARIABLE_LENGTH
@@ -58,7 +59,7 @@ log = logging.getLogger("alertbot.telegram.handlers.alert")  # the /alert router
 
 
 def _minutes_since(moment: datetime) -> int:
-    return max(0, int((datetime.now(UTC) - moment).total_seconds() // 60))
+    return max(0, int((utcnow() - moment).total_seconds() // 60))
 
 
 async def start_alert(

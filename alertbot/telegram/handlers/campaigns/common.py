@@ -1,18 +1,12 @@
-"""What the campaign handlers share: the clock, a campaign's title, the districts it reaches, and scope."""
+"""What the campaign handlers share: a campaign's title, the districts it reaches, and scope."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
 from alertbot.services.alerts import AlertService
 from alertbot.services.campaigns import CampaignService
 from alertbot.services.officials import ALL_DISTRICTS
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def title(alerts: AlertService, campaign: CampaignConfig, l10n: Texts) -> str:

@@ -16,6 +16,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.config import CampaignConfig, OfficialConfig
 from alertbot.content.i18n import Texts
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Audience
 from alertbot.core.errors import CampaignError
 from alertbot.services.alerts import AlertService
@@ -24,7 +25,7 @@ from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.telegram.answers import answer_in_parts, error_text, refuse, refuse_error, user_id
 from alertbot.telegram.callbacks import CampaignPause, CampaignPreview, CampaignRunAsk, CampaignRunConfirm
 from alertbot.telegram.formatting import district_names, local_time
-from alertbot.telegram.handlers.campaigns.common import in_scope, now, title
+from alertbot.telegram.handlers.campaigns.common import in_scope, title
 from alertbot.telegram.keyboards.alert import audience_label
 from alertbot.telegram.keyboards.campaign import (
     campaigns_keyboard,
@@ -102,7 +103,7 @@ def _campaign_page(
 
 async def list_campaigns(message: Message, l10n: Texts, alerts: AlertService, campaigns: CampaignService) -> None:
     official = await alerts.official(user_id(message), "campaigns")
-    views = await campaigns.views(now())
+    views = await campaigns.views(utcnow())
     if not views:
         await message.answer(l10n("campaigns-none"))
         return
@@ -130,7 +131,7 @@ async def pause(
     callback_answer.text = l10n.plain(key, title=title(alerts, campaign, l10n))
     official = campaigns.officials.get(actor)
     if isinstance(query.message, Message) and official is not None:
-        views = await campaigns.views(now())
+        views = await campaigns.views(utcnow())
         page = [view.campaign.id for view in views].index(campaign_id) // CAMPAIGNS_PER_MESSAGE
         text, markup = _campaign_page(l10n, alerts, campaigns, official, views, page)
         with contextlib.suppress(TelegramBadRequest):  # unchanged: a repeated tap
@@ -146,7 +147,7 @@ async def preview(
     campaigns: CampaignService,
 ) -> None:
     """The reminder as it would go out now: the official's language first, the other one below."""
-    texts = await campaigns.preview(user_id(query), callback_data.campaign, now())
+    texts = await campaigns.preview(user_id(query), callback_data.campaign, utcnow())
     campaign = campaigns.campaigns[callback_data.campaign]
     own = l10n.language
     other = next(language for language in LANGUAGES if language != own)
@@ -201,7 +202,7 @@ async def run_confirm(
         refuse(callback_answer, l10n, "button-expired")
         return
     try:
-        result = await campaigns.run_now(user_id(query), callback_data.campaign, now())
+        result = await campaigns.run_now(user_id(query), callback_data.campaign, utcnow())
     except CampaignError as error:
         refuse_error(callback_answer, l10n, error)
         await message.edit_text(error_text(l10n, error))
