@@ -1,4 +1,5 @@
-"""Wiring only: the services, the aiogram Bot and Dispatcher and the outbox sender, then long polling.
+"""Wiring only: the services, the aiogram Bot and Dispatcher and the outbox sender, then updates by long
+polling or by webhook (`[telegram] mode`).
 
 Besides answering updates, the bot process runs two background loops while it polls: the outbox
 sender (sends queued deliveries) and the progress reporter (officials' progress, reports and
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -32,6 +34,7 @@ from alertbot.telegram.keyboards.common import campaign_ack_keyboard
 from alertbot.telegram.reporter import ProgressReporter
 from alertbot.web.metrics import Metrics
 from alertbot.web.server import HttpServer
+from alertbot.web.webhook import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,12 @@ class Application:
     leadership: Leadership
     scheduler: CampaignScheduler
     server: HttpServer
+    webhook: Webhook | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set once polling has started (after the startup hook ran)."""
+    """Set once polling has started, or the webhook is served (after the startup hook ran)."""
+    _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    _webhook_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def database(self) -> Database:
@@ -62,6 +68,47 @@ class Application:
             allowed_updates=self.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
         )
+
+    async def run(self, *, handle_signals: bool = True) -> None:
+        """Take updates as configured (`[telegram] mode`) until stopped (SIGTERM, SIGINT or `stop()`)."""
+        if self.webhook is not None:
+            await self.run_webhook(handle_signals=handle_signals)
+        else:
+            await self.run_polling(handle_signals=handle_signals)
+
+    async def run_webhook(self, *, handle_signals: bool = True) -> None:
+        """Serve the webhook; on a stop signal, take no more updates, let those being handled finish (within
+        `[server] stop_timeout`), then stop the sender (which records its outcomes) and release the lease."""
+        assert self.webhook is not None
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for signum in signals:
+            loop.add_signal_handler(signum, self._stop_requested.set)
+        try:
+            await self.dispatcher.emit_startup(bot=self.bot, dispatcher=self.dispatcher)
+            setting = asyncio.create_task(self._set_webhook(), name="alertbot-set-webhook")
+            await self._stop_requested.wait()
+            setting.cancel()
+            log.info("stopping: no more updates taken")
+            await self.webhook.drain(self.config.server.stop_timeout.total_seconds())
+            await self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher)
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+            self._webhook_done.set()
+
+    async def _set_webhook(self) -> None:
+        """setWebhook, retried with backoff while Telegram cannot be reached (the server serves meanwhile)."""
+        assert self.webhook is not None
+        delay = 1.0
+        while True:
+            try:
+                await self.webhook.set_webhook()
+                return
+            except Exception as error:  # Telegram away or refusing: keep serving and try again
+                log.warning("setWebhook failed (%s); retrying in %.0f s", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
 
     async def start_background(self) -> None:
         """Start the outbox dispatcher and the progress reporter (the Dispatcher's startup hook).
@@ -83,8 +130,15 @@ class Application:
 
     async def stop(self) -> None:
         """Stop polling (if running) and the background loops; release the HTTP session and the database."""
-        with contextlib.suppress(RuntimeError):  # raised when polling was not running
-            await self.dispatcher.stop_polling()
+        if self.webhook is not None:
+            self._stop_requested.set()
+            if self.started.is_set():
+                with contextlib.suppress(TimeoutError):
+                    timeout = self.config.server.stop_timeout.total_seconds() + 20
+                    await asyncio.wait_for(self._webhook_done.wait(), timeout)
+        else:
+            with contextlib.suppress(RuntimeError):  # raised when polling was not running
+                await self.dispatcher.stop_polling()
         await self.stop_background()
         await self.server.stop()
         await self.leadership.unregister()
@@ -108,7 +162,7 @@ async def build_application(config: AppConfig) -> Application:
     pacer = Pacer(config.dispatch.rate)
     bot.session.middleware(PacedRequests(pacer))
     dispatcher.update.outer_middleware(MarkReplies())
-    outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=[config.token])
+    outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=config.secrets)
     reporter = ProgressReporter(
         bot,
         config,
@@ -136,10 +190,12 @@ async def build_application(config: AppConfig) -> Application:
         raise
     metrics = Metrics(outbox, pacer, leadership, config.dispatch.instance)
     dispatcher.update.outer_middleware(metrics.middleware())
-    server = HttpServer(config.server, services.database, services.outbox, outbox, leadership, metrics)
+    webhook = Webhook(config.telegram, dispatcher, bot) if config.telegram.mode == "webhook" else None
+    server = HttpServer(config.server, services.database, services.outbox, outbox, leadership, metrics, webhook)
     application = Application(
-        config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns), server
-    )
+        config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns), server,
+        webhook,
+    )  # fmt: skip
     dispatcher.startup.register(application.start_background)
     dispatcher.shutdown.register(application.stop_background)
     return application

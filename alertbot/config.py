@@ -9,6 +9,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +29,13 @@ from alertbot.core.domain import Audience, Language, Severity
 from alertbot.core.errors import ConfigError
 
 TOKEN_ENV = "ALERTBOT_TELEGRAM_TOKEN"
+SECRET_ENVS = {
+    TOKEN_ENV: ("telegram", "token"),
+    "ALERTBOT_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "ALERTBOT_STORAGE_URL": ("storage", "url"),
+    "ALERTBOT_REDIS_URL": ("redis", "url"),
+}
+"""Environment variables that override a config key (secrets stay out of config files)."""
 CONFIG_ENV = "ALERTBOT_CONFIG"
 DEFAULT_CONFIG_FILES = ("config.toml", "config.example.toml")
 
@@ -51,6 +59,12 @@ class Section(BaseModel):
 class TelegramConfig(Section):
     token: SecretStr = SecretStr("")
     api_base: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    """The public HTTPS URL Telegram posts updates to; the bot's server serves its path."""
+    webhook_secret: SecretStr = SecretStr("")
+    """Sent by Telegram in X-Telegram-Bot-Api-Secret-Token with every update (A-Z a-z 0-9 _ -, 1-256)."""
+    webhook_max_connections: Annotated[int, Field(ge=1, le=100)] = 40
 
     @field_validator("api_base")
     @classmethod
@@ -58,6 +72,34 @@ class TelegramConfig(Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        if value and not (value.startswith(("http://", "https://")) and urlsplit(value).hostname):
+            raise ValueError("must be an https:// URL such as https://alerts.example.org/tg/hook")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's secret_token)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> TelegramConfig:
+        if self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError('webhook_url: needed when mode = "webhook"')
+            if not self.webhook_secret.get_secret_value():
+                raise ValueError('webhook_secret: needed when mode = "webhook" (or set ALERTBOT_WEBHOOK_SECRET)')
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of `webhook_url`, served by the bot's HTTP server."""
+        return urlsplit(self.webhook_url).path or "/"
 
 
 class StorageConfig(Section):
@@ -69,14 +111,6 @@ class StorageConfig(Section):
         if not value.startswith(("sqlite://", "postgresql://", "postgres://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value
-
-
-class ServerConfig(Section):
-    """The bot's HTTP server: /healthz, /readyz and /metrics (port 0: any free port, as tests use)."""
-
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
 _CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d"
@@ -148,6 +182,37 @@ WholeSeconds = Annotated[timedelta, BeforeValidator(parse_duration), AfterValida
 """At least a second: handed on in whole seconds (the send timeout, APScheduler's misfire grace), where less
 would be 0, or renewed over the database every third of it (the lease), where less would flap."""
 NonNegativeDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_not_negative)]
+
+
+class ServerConfig(Section):
+    """The bot's HTTP server: /healthz, /readyz and /metrics (port 0: any free port, as tests use)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    stop_timeout: WholeSeconds = timedelta(seconds=10)
+    """On SIGTERM: how long in-flight updates and sends may take to finish before the bot stops anyway."""
+
+
+class RedisConfig(Section):
+    """Optional Redis: shared FSM state, per-person event isolation and throttling across instances."""
+
+    url: SecretStr = SecretStr("")
+    """redis://host:6379/0 ("" for none: FSM state then lives in the database)."""
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:.-]{1,64}$")] = "alertbot"
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class LoggingConfig(Section):
+    format: Literal["text", "json"] = "text"
+    """json: one JSON object per line (time, level, logger, message), for log collectors."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 class AlertsConfig(Section):
@@ -262,12 +327,16 @@ class AppConfig(Section):
     dispatch: DispatchConfig = DispatchConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     server: ServerConfig = ServerConfig()
+    redis: RedisConfig = RedisConfig()
+    logging: LoggingConfig = LoggingConfig()
     campaigns: list[CampaignConfig] = []
     districts: Annotated[list[DistrictConfig], Field(min_length=1)]
     officials: list[OfficialConfig] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> AppConfig:
+        if self.telegram.mode == "webhook" and not self.server.enabled:
+            raise ValueError('server.enabled: the webhook (telegram.mode = "webhook") is served by the HTTP server')
         ids = [d.id for d in self.districts]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -295,6 +364,15 @@ class AppConfig(Section):
     @property
     def token(self) -> str:
         return self.telegram.token.get_secret_value()
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or error texts: the token, the webhook secret, passwords."""
+        values = [self.token, self.telegram.webhook_secret.get_secret_value()]
+        for url in (self.storage.url, self.redis.url.get_secret_value()):
+            password = urlsplit(url).password if "://" in url else None
+            values.append(password or "")
+        return [value for value in values if value]
 
 
 def resolve_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -329,11 +407,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
         raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
-    env_token = os.environ.get(TOKEN_ENV)
-    if env_token:
-        raw.setdefault("telegram", {})
-        if isinstance(raw["telegram"], dict):
-            raw["telegram"]["token"] = env_token
+    for variable, (section, key) in SECRET_ENVS.items():
+        value = os.environ.get(variable)
+        if value:
+            raw.setdefault(section, {})
+            if isinstance(raw[section], dict):
+                raw[section][key] = value
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -41,15 +42,31 @@ def write_config(folder: Path, api: FakeBotAPI, db_path: Path, extra: str = "") 
     )
     for line in extra.strip().splitlines():  # "section.key = value" overrides
         key, value = (part.strip() for part in line.split("=", 1))
-        section, name = key.split(".")
-        text = (
-            re.sub(rf"(?m)^{name} = .*$", f"{name} = {value}", text, count=1)
-            if f"\n{name} = " in text
-            else (text.replace(f"[{section}]\n", f"[{section}]\n{name} = {value}\n", 1))
-        )
+        text = override(text, *key.split("."), value)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def override(text: str, section: str, name: str, value: str) -> str:
+    """*text* (TOML) with `name = value` in `[section]`: the key's line replaced, or added under the header."""
+    header = re.search(rf"(?m)^\[{re.escape(section)}\][^\n]*\n", text)
+    if header is None:
+        return f"{text.rstrip()}\n\n[{section}]\n{name} = {value}\n"
+    end = text.find("\n[", header.end())
+    end = len(text) if end < 0 else end + 1
+    body = text[header.end() : end]
+    changed, found = re.subn(rf"(?m)^{re.escape(name)} = .*$", lambda _: f"{name} = {value}", body, count=1)
+    if not found:
+        changed = f"{name} = {value}\n{body}"
+    return text[: header.end()] + changed + text[end:]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a server whose URL must be known before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def process_environment(**extra: str) -> dict[str, str]:
@@ -75,9 +92,9 @@ def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]
 
 @contextlib.asynccontextmanager
 async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
-    """Build the application and poll in the background until the block ends."""
+    """Build the application and take updates (polling or webhook) in the background until the block ends."""
     application = await build_application(config)
-    polling = asyncio.create_task(application.run_polling(handle_signals=False))
+    polling = asyncio.create_task(application.run(handle_signals=False))
     try:
         await asyncio.wait_for(application.started.wait(), timeout=10)
         yield application
@@ -159,6 +176,44 @@ async def fresh_postgres() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+REDIS_TEST_URL = os.environ.get("ALERTBOT_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+async def require_redis(url: str = REDIS_TEST_URL) -> None:
+    """Skip the calling test if Redis is unreachable - or, under ``CI=true``, fail it."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT)
+    try:
+        await client.ping()
+    except Exception as error:
+        message = f"Redis not reachable at {_redacted(url)}: {error}; set ALERTBOT_TEST_REDIS or start it"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def fresh_redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of its own on the test Redis (``[redis] prefix``); its keys are deleted afterwards."""
+    from redis.asyncio import Redis
+
+    await require_redis()
+    prefix = f"alertbot_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        client = Redis.from_url(REDIS_TEST_URL)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
 
 
 class Person:

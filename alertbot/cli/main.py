@@ -28,18 +28,25 @@ def main() -> None:
 
 @main.command()
 @config_option
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
-def run(config: AppConfig, log_level: str) -> None:
-    """Run the bot (long polling) with the configured storage."""
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Overrides [logging] level.",
+)
+def run(config: AppConfig, log_level: str | None) -> None:
+    """Run the bot (long polling, or a webhook: [telegram] mode) with the configured storage.
+
+    SIGTERM or Ctrl-C stops it gracefully: no more updates, in-flight ones and sends finish, the lease is released.
+    """
     if not config.token:
         fail(NO_TOKEN_HINT, 2)
-    configure_logging(log_level.upper(), secrets=[config.token])
+    configure_logging((log_level or config.logging.level).upper(), secrets=config.secrets, format=config.logging.format)
     from alertbot.app import build_application
 
     async def serve() -> None:
         application = await build_application(config)
         try:
-            await application.run_polling()
+            await application.run()
         finally:
             await application.stop()
 

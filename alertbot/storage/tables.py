@@ -168,3 +168,13 @@ campaign_states = sa.Table(
     sa.Column("updated_by", sa.BigInteger, nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+flow_states = sa.Table(
+    "flow_states",
+    metadata,
+    # aiogram's FSM key (bot:chat:user[:thread][:business]:destiny): a person's multi-step chat flow
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("state", sa.String(255), nullable=True),
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -9,8 +9,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
@@ -21,12 +19,12 @@ from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram import errors, handlers
 from alertbot.telegram.commands import CommandMenus
+from alertbot.telegram.flows import Flows, build_flows
 from alertbot.telegram.middlewares import (
     AnswerTaps,
     CommandLeavesFlowMiddleware,
     LanguageMiddleware,
     ThrottlingMiddleware,
-    TokenBuckets,
 )
 
 
@@ -47,8 +45,8 @@ class Workflow(TypedDict):
     menus: CommandMenus
 
 
-def create_dispatcher(services: Services, *, storage: BaseStorage | None = None) -> Dispatcher:
-    """The Dispatcher with the services in its workflow data (`Workflow`)."""
+def create_dispatcher(services: Services, flows: Flows | None = None) -> Dispatcher:
+    """The Dispatcher with the services in its workflow data (`Workflow`); flows in Redis or the database."""
     config, translator = services.config, services.translator
     default_language = config.bot.default_language
     menus = CommandMenus(translator, default_language, services.officials, services.subscriptions.stored_language)
@@ -56,13 +54,13 @@ def create_dispatcher(services: Services, *, storage: BaseStorage | None = None)
         config=config, subscriptions=services.subscriptions, officials=services.officials, translator=translator,
         alerts=services.alerts, campaigns=services.campaigns, menus=menus,
     )  # fmt: skip
-    dispatcher = Dispatcher(storage=storage or MemoryStorage(), **workflow)
-    buckets = TokenBuckets(config.bot.throttle_rate, config.bot.throttle_burst)
+    flows = flows or build_flows(config, services.database)
+    dispatcher = Dispatcher(storage=flows.storage, events_isolation=flows.isolation, **workflow)
     # Outer middlewares run in this order, before any filter: every tap is answered (even a throttled
     # or unmatched one), floods are cut before they cost a database read, and commands leave flows.
     dispatcher.callback_query.outer_middleware(AnswerTaps())
     for observer in (dispatcher.message, dispatcher.callback_query):
-        observer.outer_middleware(ThrottlingMiddleware(buckets, translator, default_language))
+        observer.outer_middleware(ThrottlingMiddleware(flows.buckets, translator, default_language))
         observer.outer_middleware(LanguageMiddleware(translator, default_language))
     dispatcher.message.outer_middleware(CommandLeavesFlowMiddleware())
     dispatcher.include_routers(errors.build_router(), *handlers.routers())

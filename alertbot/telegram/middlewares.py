@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from alertbot.content.i18n import Texts, Translator, language_for
 from alertbot.core.domain import Language
 from alertbot.core.errors import AppError
 from alertbot.services.subscriptions import SubscriptionService
+from alertbot.telegram.flows import Buckets
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -41,45 +41,20 @@ async def person_language(user: User | None, subscriptions: SubscriptionService,
     return await subscriptions.stored_language(user.id) or language_for(user.language_code, default)
 
 
-class TokenBuckets:
-    """One token bucket per person: `burst` at once, refilled at `rate` per second."""
-
-    def __init__(self, rate: float, burst: int, max_idle: float = 600.0) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._max_idle = max_idle
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._next_sweep = time.monotonic() + max_idle
-
-    def take(self, key: int) -> bool:
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        allowed = tokens >= 1.0
-        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
-        if now >= self._next_sweep:
-            self._sweep(now)
-        return allowed
-
-    def _sweep(self, now: float) -> None:
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < self._max_idle}
-        self._next_sweep = now + self._max_idle
-
-
 class ThrottlingMiddleware(BaseMiddleware):
     """Drops a person's updates beyond their bucket so one flooder cannot slow the bot for everyone.
 
     A dropped button tap is still answered (with a short "too fast" notice) so no button keeps spinning.
     """
 
-    def __init__(self, buckets: TokenBuckets, translator: Translator, default_language: Language) -> None:
+    def __init__(self, buckets: Buckets, translator: Translator, default_language: Language) -> None:
         self._buckets = buckets
         self._translator = translator
         self._default = default_language
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or self._buckets.take(user.id):
+        if user is None or await self._buckets.take(user.id):
             return await handler(event, data)
         answer: CallbackAnswer | None = data.get("callback_answer")
         if isinstance(event, CallbackQuery) and answer is not None:

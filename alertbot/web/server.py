@@ -1,4 +1,4 @@
-"""The HTTP server in the bot process (aiohttp): GET /healthz, /readyz and /metrics.
+"""The HTTP server in the bot process (aiohttp): GET /healthz, /readyz and /metrics, and the webhook path.
 
 /healthz: the process is alive (200). /readyz: 200 when `readiness` holds, else 503, with a JSON body
 naming each check. /metrics: Prometheus text format. Every instance serves them, lease holder or not.
@@ -21,6 +21,7 @@ from alertbot.storage.database import Database
 from alertbot.storage.outbox import OutboxRepository
 from alertbot.web.metrics import Metrics
 from alertbot.web.readiness import readiness
+from alertbot.web.webhook import Webhook
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class HttpServer:
     sender: OutboxSender
     leadership: Leadership
     metrics: Metrics
+    webhook: Webhook | None = None
+    """Webhook mode: Telegram's updates arrive at its path."""
     _runner: web.AppRunner | None = None
     port: int | None = None
     """The port it listens on, once started (the configured one, or the one chosen for port 0)."""
@@ -42,6 +45,8 @@ class HttpServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
+        if self.webhook is not None:
+            self.webhook.register(app)
         return app
 
     async def start(self) -> None:
@@ -57,7 +62,8 @@ class HttpServer:
             ) from error
         self._runner = runner
         self.port = int(runner.addresses[0][1])
-        log.info("HTTP server on http://%s:%d (/healthz, /readyz, /metrics)", self.config.host, self.port)
+        paths = "/healthz, /readyz, /metrics" + (f", webhook {self.webhook.path}" if self.webhook else "")
+        log.info("HTTP server on http://%s:%d (%s)", self.config.host, self.port, paths)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -50,6 +50,7 @@ from .state import (
     inline_buttons,
     max_in_window,
 )
+from .webhook import WebhookPusher
 
 __all__ = ["FakeBotAPI"]
 
@@ -195,6 +196,13 @@ class FakeBotAPI:
         self.count_edits = False
         #: Seconds after delivering an update from a private chat during which messages to it are replies.
         self.reply_window: float | None = 5.0
+        #: Webhook mode: URLs to post updates to in turn (a reverse proxy's upstreams) instead of webhook_url.
+        self.webhook_targets: list[str] | None = None
+        #: Webhook mode: seconds before an update the bot did not take (non-2xx, no answer) is posted again.
+        self.webhook_retry_delay = 0.2
+        #: Webhook mode: seconds a post may take before it counts as not taken.
+        self.webhook_timeout = 10.0
+        self.webhook = WebhookPusher(self)
 
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1000)
@@ -271,6 +279,7 @@ class FakeBotAPI:
             return
         self._closing.set()
         self._notify()
+        await self.webhook.stop()
         await self._runner.cleanup()
         self._runner = None
 
@@ -735,13 +744,28 @@ class FakeBotAPI:
                 self._last_delivery[chat["id"]] = now
 
     async def _set_webhook(self, params: JSON) -> bool:
-        self._webhook = {"url": str(params.get("url", ""))}
+        url = str(params.get("url", ""))
+        if not url:
+            return await self._delete_webhook(params)
+        if not url.startswith(("https://", "http://127.0.0.1")):
+            raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError.bad_request("secret token contains unallowed characters")
+        connections = params.get("max_connections", 40)
+        if not isinstance(connections, int) or not 1 <= connections <= 100:
+            raise ApiError.bad_request("bad webhook: max_connections must be between 1 and 100")
+        self._webhook = {"url": url, "max_connections": connections}
+        if secret is not None:
+            self._webhook["secret_token"] = str(secret)
         allowed = params.get("allowed_updates")
         if isinstance(allowed, list):
             self._webhook["allowed_updates"] = allowed
             self._allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATE_TYPES
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook.start()
+        self._notify()
         return True
 
     async def _delete_webhook(self, params: JSON) -> bool:
@@ -751,7 +775,8 @@ class FakeBotAPI:
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
-        return {**self._webhook, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info = {k: v for k, v in self._webhook.items() if k != "secret_token"}  # Telegram never echoes it
+        return {**info, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
 
     @staticmethod
     def _commands_key(params: JSON) -> tuple[str, str]:

@@ -1,0 +1,49 @@
+"""People's multi-step chat flows (state name and data, by aiogram's FSM key), kept in the database.
+
+Used when no Redis is configured, so a half-finished onboarding or /alert survives a restart and
+continues on any instance sharing the database. A flow with no state and no data has no row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from alertbot.core.clock import utcnow
+from alertbot.storage.database import Database
+from alertbot.storage.tables import flow_states
+
+
+class FlowStateRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def get(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        """The flow's state name and data (None and {} when there is none)."""
+        async with self._database.connect() as conn:
+            row = (
+                await conn.execute(sa.select(flow_states.c.state, flow_states.c.data).where(flow_states.c.key == key))
+            ).first()
+        if row is None:
+            return None, {}
+        return row.state, json.loads(row.data)
+
+    async def set_state(self, key: str, state: str | None) -> None:
+        await self._write(key, state=state)
+
+    async def set_data(self, key: str, data: dict[str, Any]) -> None:
+        await self._write(key, data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    async def _write(self, key: str, **values: Any) -> None:
+        row = flow_states.c
+        async with self._database.transaction() as conn:
+            insert = self._database.insert(flow_states).values(
+                key=key, state=values.get("state"), data=values.get("data", "{}"), updated_at=utcnow()
+            )
+            await conn.execute(
+                insert.on_conflict_do_update(index_elements=[row.key], set_={**values, "updated_at": utcnow()})
+            )
+            # an ended flow leaves nothing behind (no state, no data)
+            await conn.execute(sa.delete(flow_states).where(row.key == key, row.state.is_(None), row.data == "{}"))
