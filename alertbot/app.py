@@ -27,6 +27,7 @@ from alertbot.delivery.sender import OutboxSender
 from alertbot.services.container import Services, build_services
 from alertbot.services.reports import ReportService
 from alertbot.storage import Database
+from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
@@ -191,7 +192,10 @@ async def build_application(config: AppConfig) -> Application:
     metrics = Metrics(outbox, pacer, leadership, config.dispatch.instance)
     dispatcher.update.outer_middleware(metrics.middleware())
     webhook = Webhook(config.telegram, dispatcher, bot) if config.telegram.mode == "webhook" else None
-    server = HttpServer(config.server, services.database, services.outbox, outbox, leadership, metrics, webhook)
+    server = HttpServer(
+        config.server, services.database, services.outbox, CampaignRepository(services.database), outbox, leadership,
+        metrics, webhook,
+    )  # fmt: skip
     application = Application(
         config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns), server,
         webhook,

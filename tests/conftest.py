@@ -13,7 +13,15 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from tests import stalls
 from tests.botapi import FakeBotAPI
-from tests.harness import Person, fresh_postgres, make_config, running_bot
+from tests.harness import (
+    TEST_STORAGE,
+    Person,
+    fresh_postgres,
+    fresh_redis_prefix,
+    make_config,
+    running_bot,
+    substitute,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +71,18 @@ def backend_config(api: FakeBotAPI, backend_url: str) -> AppConfig:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "alertbot.db"
+async def db_path(tmp_path: Path) -> AsyncIterator[Path]:
+    """This test's database file. Under ALERTBOT_TEST_STORAGE=postgresql[+redis], configs made from it
+    (`make_config`) use a fresh PostgreSQL database instead (and Redis for chat flows)."""
+    async with contextlib.AsyncExitStack() as stack:
+        if TEST_STORAGE.startswith("postgresql"):
+            substitute.storage_url = await stack.enter_async_context(fresh_postgres())
+        if TEST_STORAGE.endswith("+redis"):
+            substitute.redis_prefix = await stack.enter_async_context(fresh_redis_prefix())
+        try:
+            yield tmp_path / "alertbot.db"
+        finally:
+            substitute.storage_url = substitute.redis_prefix = None
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 from tests.botapi import FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
+REDIS_TEST_URL = os.environ.get("ALERTBOT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 EXAMPLE_CONFIG = REPO / "config.example.toml"
 
 
@@ -74,12 +75,36 @@ def process_environment(**extra: str) -> dict[str, str]:
     return environment | extra
 
 
+TEST_STORAGE = os.environ.get("ALERTBOT_TEST_STORAGE", "sqlite")
+"""Where the tests that take a SQLite file (`db_path`) keep their data: "sqlite", "postgresql" (a fresh
+database per test) or "postgresql+redis" (also the chat flows in Redis). `.ci/run` runs the suite so a
+second time."""
+
+
+class _Substitute:
+    """This test's stand-ins for its SQLite file, set by the `db_path` fixture (see TEST_STORAGE)."""
+
+    storage_url: str | None = None
+    redis_prefix: str | None = None
+
+
+substitute = _Substitute()
+
+
 def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]) -> AppConfig:
-    """The example config pointed at the test double and a database (a SQLite file path, or a URL)."""
+    """The example config pointed at the test double and a database (a SQLite file path, or a URL).
+
+    A path is this test's database: under ALERTBOT_TEST_STORAGE=postgresql it stands for a fresh PostgreSQL
+    database (and with +redis, the chat flows go to Redis)."""
     base = load_config(EXAMPLE_CONFIG)
     data = base.model_dump(mode="python")
     data["telegram"] = {"token": api.token, "api_base": api.base_url}
-    data["storage"] = {"url": db_path if isinstance(db_path, str) else f"sqlite:///{db_path}"}
+    if isinstance(db_path, str):
+        data["storage"] = {"url": db_path}
+    else:
+        data["storage"] = {"url": substitute.storage_url or f"sqlite:///{db_path}"}
+        if substitute.redis_prefix:
+            data["redis"] = {"url": REDIS_TEST_URL, "prefix": substitute.redis_prefix}
     data["campaigns"] = []  # the example's seasonal campaigns would fire on their own dates: tests add their own
     data["server"] = {**data["server"], "port": 0}  # any free port: many bots run in one test process
     for section, values in sections.items():
@@ -176,9 +201,6 @@ async def fresh_postgres() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-
-
-REDIS_TEST_URL = os.environ.get("ALERTBOT_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 async def require_redis(url: str = REDIS_TEST_URL) -> None:

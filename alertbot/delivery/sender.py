@@ -64,6 +64,9 @@ class Term(Protocol):
     def valid(self) -> bool: ...
 
 
+RATE_WINDOW = 10  # seconds over which `send_rate` averages
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -97,6 +100,8 @@ class OutboxSender:
         self.health = Health("dispatcher")
         self.recorder_health = Health("delivery recorder")
         self.sent_count = 0
+        self.recent_sends: collections.deque[float] = collections.deque(maxlen=RATE_WINDOW * 1000)
+        """time.monotonic() of the latest sends Telegram accepted (for the send-rate metric)."""
         self.failed_by_reason: collections.Counter[str] = collections.Counter()  # final outcomes, for metrics
 
     def wake(self, *_: object) -> None:
@@ -110,6 +115,16 @@ class OutboxSender:
     @property
     def unrecorded(self) -> int:
         return len(self._outcomes)
+
+    def send_rate(self) -> float:
+        """Messages per second Telegram accepted over the last `RATE_WINDOW` seconds."""
+        since = time.monotonic() - RATE_WINDOW
+        recent = 0
+        for at in reversed(self.recent_sends):
+            if at <= since:
+                break
+            recent += 1
+        return recent / RATE_WINDOW
 
     async def run(self, term: Term) -> None:
         self._stopping.clear()
@@ -275,6 +290,7 @@ class OutboxSender:
             )
             outcome = self._outcome(delivery, DeliveryState.SENT, message_id=message.message_id)
             self.sent_count += 1
+            self.recent_sends.append(time.monotonic())
         except Exception as error:  # every failure becomes a recorded outcome; nothing is dropped
             outcome = self._failure(delivery, error)
         finally:

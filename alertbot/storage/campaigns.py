@@ -147,6 +147,15 @@ class CampaignRepository:
                 )
             )
 
+    async def occurrence_counts(self) -> dict[tuple[str, str], int]:
+        """How many occurrences each campaign has had, by status (sent, missed, out_of_season, ...)."""
+        row = campaign_occurrences.c
+        async with self._db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(row.campaign_id, row.status, sa.func.count()).group_by(row.campaign_id, row.status)
+            )
+            return {(campaign, status): count for campaign, status, count in rows}
+
     async def paused(self) -> set[str]:
         async with self._db.connect() as conn:
             rows = await conn.scalars(

@@ -39,6 +39,15 @@ class Claimed:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryTimes:
+    broadcast_id: int
+    kind: str
+    first_seconds: float
+    latest_seconds: float
+    finished: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to one claimed delivery; recorded in batches by `record()`."""
 
@@ -164,6 +173,41 @@ class OutboxRepository:
                 .order_by(deliveries.c.priority)
             )
             return {row[0]: row[1] for row in rows}
+
+    async def delivery_times(self, latest: int = 10) -> list[DeliveryTimes]:
+        """For the `latest` broadcasts that have reached someone: seconds from queueing to the first and to the
+        latest delivery (the last one, once the broadcast has finished)."""
+        b, d = broadcasts.c, deliveries.c
+        async with self._db.connect() as conn:
+            recent = (
+                sa.select(b.id, b.kind, b.queued_at)
+                .where(b.queued_at.is_not(None))
+                .order_by(b.id.desc())
+                .limit(latest)
+                .subquery()
+            )
+            open_rows = sa.func.sum(sa.case((d.state.in_(_UNFINISHED), 1), else_=0))
+            rows = await conn.execute(
+                sa.select(
+                    recent.c.id, recent.c.kind, recent.c.queued_at, sa.func.min(d.sent_at), sa.func.max(d.sent_at),
+                    open_rows,
+                )
+                .join(deliveries, d.broadcast_id == recent.c.id)
+                .group_by(recent.c.id, recent.c.kind, recent.c.queued_at)
+                .having(sa.func.max(d.sent_at).is_not(None))
+                .order_by(recent.c.id)
+            )  # fmt: skip
+            times = []
+            for broadcast_id, kind, queued, first, last, still_open in rows:
+                queued_at, first_at, last_at = as_utc(queued), as_utc(first), as_utc(last)
+                assert queued_at is not None and first_at is not None and last_at is not None
+                times.append(
+                    DeliveryTimes(
+                        broadcast_id, kind, (first_at - queued_at).total_seconds(),
+                        (last_at - queued_at).total_seconds(), not still_open,
+                    )
+                )  # fmt: skip
+            return times
 
     async def record(self, outcomes: Sequence[Outcome]) -> None:
         """Store Telegram's answers for claimed deliveries (each under its claim's epoch), in one transaction.

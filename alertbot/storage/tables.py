@@ -98,6 +98,7 @@ deliveries = sa.Table(
     sa.Column("claim_epoch", sa.Integer, nullable=True),  # the dispatch lease epoch under which it was claimed
     sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
     sa.Index("ix_deliveries_queue", "state", "priority", "id"),
+    sa.Index("ix_deliveries_broadcast_id", "broadcast_id"),
 )
 
 audit_log = sa.Table(

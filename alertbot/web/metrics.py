@@ -1,7 +1,8 @@
 """Prometheus metrics of one bot process, in the text format of prometheus-client.
 
 Counters are read at scrape time from the objects that keep them (the outbox sender, the pacer), so
-nothing on the sending path waits for metrics; the queue depth is read from the database per scrape.
+nothing on the sending path waits for metrics; the queue depth, the latest broadcasts' delivery times
+and the campaign occurrences are read from the database per scrape (`Scrape`).
 Each Application has its own registry (tests run many in one process).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -22,6 +24,7 @@ from alertbot.core.domain import PRIORITY
 from alertbot.delivery.leadership import Leadership
 from alertbot.delivery.pacing import Pacer
 from alertbot.delivery.sender import OutboxSender
+from alertbot.storage.outbox import DeliveryTimes
 from alertbot.telegram.middlewares import Handler
 
 PRIORITY_NAMES = {number: (severity.value if severity else "reminder") for severity, number in PRIORITY.items()}
@@ -34,12 +37,21 @@ def _version() -> str:
         return "unknown"
 
 
+@dataclass
+class Scrape:
+    """What one scrape read from the database (empty where the database did not answer)."""
+
+    queue: dict[int, int] = field(default_factory=dict)
+    delivery_times: list[DeliveryTimes] = field(default_factory=list)
+    occurrences: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
 class _Snapshot(Collector):
-    """The sender's and pacer's totals, the lease, and the queue depth read for this scrape."""
+    """The sender's and pacer's totals, the lease, and what this scrape read from the database."""
 
     def __init__(self, sender: OutboxSender, pacer: Pacer, leadership: Leadership, instance: str) -> None:
         self._sender, self._pacer, self._leadership, self._instance = sender, pacer, leadership, instance
-        self.queue: dict[int, int] = {}
+        self.scrape = Scrape()
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily("alertbot_build_info", "The running alertbot's version.", labels=["version"])
@@ -54,14 +66,40 @@ class _Snapshot(Collector):
         yield CounterMetricFamily(
             "alertbot_flood_paused_seconds", "Seconds the token was paused by 429s.", self._pacer.paused_seconds
         )
+        yield GaugeMetricFamily(
+            "alertbot_send_rate", "Messages per second Telegram accepted over the last 10 s.", self._sender.send_rate()
+        )
         depth = GaugeMetricFamily("alertbot_queue_depth", "Deliveries not yet sent.", labels=["priority"])
-        for priority, count in sorted(self.queue.items()):
+        for priority, count in sorted(self.scrape.queue.items()):
             depth.add_metric([PRIORITY_NAMES.get(priority, str(priority))], count)
         yield depth
+        yield from self._delivery_times()
+        occurrences = GaugeMetricFamily(
+            "alertbot_campaign_occurrences", "Campaign occurrences by outcome.", labels=["campaign", "status"]
+        )
+        for (campaign, status), count in sorted(self.scrape.occurrences.items()):
+            occurrences.add_metric([campaign, status], count)
+        yield occurrences
         holder = GaugeMetricFamily("alertbot_lease_holder", "1 while this instance sends.", labels=["instance"])
         term = self._leadership.term
         holder.add_metric([self._instance], 1 if term is not None and term.valid() else 0)
         yield holder
+
+    def _delivery_times(self) -> Iterator[Metric]:
+        labels = ["broadcast", "kind"]
+        first = GaugeMetricFamily(
+            "alertbot_broadcast_first_delivery_seconds", "Seconds from confirm (queued) to the first delivery, "
+            "for the latest broadcasts.", labels=labels,
+        )  # fmt: skip
+        last = GaugeMetricFamily(
+            "alertbot_broadcast_last_delivery_seconds", "Seconds from confirm (queued) to the last delivery "
+            "(so far, while finished is 0).", labels=[*labels, "finished"],
+        )  # fmt: skip
+        for times in self.scrape.delivery_times:
+            first.add_metric([str(times.broadcast_id), times.kind], times.first_seconds)
+            last.add_metric([str(times.broadcast_id), times.kind, str(int(times.finished))], times.latest_seconds)
+        yield first
+        yield last
 
 
 class Metrics:
@@ -74,8 +112,8 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )  # fmt: skip
 
-    def render(self, queue: dict[int, int]) -> bytes:
-        self._snapshot.queue = queue
+    def render(self, scrape: Scrape) -> bytes:
+        self._snapshot.scrape = scrape
         return generate_latest(self.registry)
 
     def middleware(self) -> BaseMiddleware:

@@ -17,9 +17,10 @@ from alertbot.config import ServerConfig
 from alertbot.core.errors import ConfigError
 from alertbot.delivery.leadership import Leadership
 from alertbot.delivery.sender import OutboxSender
+from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.database import Database
 from alertbot.storage.outbox import OutboxRepository
-from alertbot.web.metrics import Metrics
+from alertbot.web.metrics import Metrics, Scrape
 from alertbot.web.readiness import readiness
 from alertbot.web.webhook import Webhook
 
@@ -31,6 +32,7 @@ class HttpServer:
     config: ServerConfig
     database: Database
     outbox: OutboxRepository
+    campaigns: CampaignRepository
     sender: OutboxSender
     leadership: Leadership
     metrics: Metrics
@@ -79,9 +81,11 @@ class HttpServer:
         return web.Response(text=body, status=200 if state.ready else 503, content_type="application/json")
 
     async def _metrics(self, _request: web.Request) -> web.Response:
+        scrape = Scrape()
         try:
-            queue = await self.outbox.queue_depth()
+            scrape.queue = await self.outbox.queue_depth()
+            scrape.delivery_times = await self.outbox.delivery_times()
+            scrape.occurrences = await self.campaigns.occurrence_counts()
         except Exception:  # the database away: the other metrics still say what this process knows
-            log.warning("queue depth unavailable for /metrics", exc_info=True)
-            queue = {}
-        return web.Response(body=self.metrics.render(queue), headers={"Content-Type": CONTENT_TYPE_LATEST})
+            log.warning("database figures unavailable for /metrics", exc_info=True)
+        return web.Response(body=self.metrics.render(scrape), headers={"Content-Type": CONTENT_TYPE_LATEST})

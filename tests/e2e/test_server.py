@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 from alertbot.app import Application
 from alertbot.core.errors import ConfigError
 from alertbot.services.drafts import AlertDraft
+from alertbot.storage.campaigns import CampaignRepository
 from tests.botapi import FakeBotAPI
 from tests.harness import fresh_postgres, make_config, running_bot, seed_residents, wait_until_done
 from tests.tcp_proxy import TcpProxy
@@ -54,9 +56,23 @@ async def test_healthz_readyz_and_metrics_of_a_running_bot(api: FakeBotAPI, db_p
         status, ready = await get(bot, "/readyz")
         assert status == 200, ready
         assert ready["checks"] == {"database": "ok", "migrations": "ok", "dispatching": True, "sender": "ok"}
+        campaigns = CampaignRepository(bot.database)
+        await campaigns.record_occurrence("winter_check", datetime(2026, 11, 1, 2, tzinfo=UTC), "missed")
+        await campaigns.record_occurrence("winter_check", datetime(2026, 11, 8, 2, tzinfo=UTC), "missed")
+        await campaigns.record_occurrence("winter_check", datetime(2026, 11, 15, 2, tzinfo=UTC), "paused")
         status, page = await get(bot, "/metrics")
     assert status == 200
     metrics = samples(page)
+    number = str(confirmation.broadcast.id)
+    first = metrics[("alertbot_broadcast_first_delivery_seconds", (("broadcast", number), ("kind", "warning")))]
+    last = metrics[
+        ("alertbot_broadcast_last_delivery_seconds", (("broadcast", number), ("finished", "1"), ("kind", "warning")))
+    ]
+    assert 0 <= first < last < 10, (first, last)  # 39 messages at 30/s: more than a second from first to last
+    assert last > 1.0
+    assert metrics[("alertbot_send_rate", ())] == pytest.approx((len(chats) - 1) / 10)
+    assert metrics[("alertbot_campaign_occurrences", (("campaign", "winter_check"), ("status", "missed")))] == 2
+    assert metrics[("alertbot_campaign_occurrences", (("campaign", "winter_check"), ("status", "paused")))] == 1
     delivered = sum(len(api.messages(c)) for c in chats)
     assert delivered == len(chats) - 1
     assert metrics[("alertbot_messages_sent_total", ())] == delivered

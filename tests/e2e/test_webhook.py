@@ -76,3 +76,20 @@ async def test_sigterm_lets_the_update_being_handled_finish_and_takes_no_more(ap
         await stopping
         assert [m["text"] for m in api.messages(701) if "Tiexi" in m["text"]], "the in-flight update's reply was lost"
         assert await bot.services.subscriptions.get(701) is not None
+
+
+async def test_a_half_finished_onboarding_survives_a_restart(api: FakeBotAPI, db_path: Path) -> None:
+    """Without Redis the flow's state is in the database: the restarted bot continues where the person was."""
+    owner = Person(api, 801, "en")
+    async with running_bot(make_config(api, db_path)):
+        welcome = await owner.say("/start")
+        await owner.tap(welcome, "🏪 Business")
+        await owner.tap(welcome, "Restaurant / catering")
+        assert "name of your business" in owner.current(welcome)["text"]
+    async with running_bot(make_config(api, db_path)) as restarted:
+        picker = await owner.say("Grill 66")  # the answer to the question asked before the restart
+        await owner.tap(picker, "Heping")
+        await owner.tap(picker, "✔️ Done")
+        subscriber = await restarted.services.subscriptions.get(801)
+        assert subscriber is not None and subscriber.business_name == "Grill 66"
+        assert set(subscriber.districts) == {"heping"}

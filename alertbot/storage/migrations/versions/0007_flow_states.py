@@ -1,4 +1,5 @@
-"""Chat flows (aiogram FSM state and data) kept in the database, so a restart never loses a half-finished flow.
+"""Chat flows (aiogram FSM state and data) kept in the database, so a restart never loses a half-finished flow;
+deliveries indexed by broadcast (reports, progress and the delivery-time metrics read them by broadcast).
 
 Revision ID: 0007
 Revises: 0006
@@ -25,7 +26,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_flow_states"),
     )
+    op.create_index("ix_deliveries_broadcast_id", "deliveries", ["broadcast_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_broadcast_id", table_name="deliveries")
     op.drop_table("flow_states")
