@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -134,7 +135,10 @@ async def two_instances(
         await api.wait_until(lambda: len(api.calls("setWebhook")) >= 2, timeout=10)
         yield a, b
         for instance in (a, b):
-            assert "SECRET" not in instance.log.read_text(), "a secret reached the log"
+            text = instance.log.read_text()
+            assert SECRET not in text and api.token not in text, "a secret reached the log"
+            entries = [json.loads(line) for line in text.splitlines()]  # [logging] format = "json": one per line
+            assert any(entry["message"].startswith("webhook set") for entry in entries), entries[:5]
         a.kill()
         b.kill()
         await a.process.wait()
