@@ -147,3 +147,37 @@ def test_config_bounds_are_the_column_lengths() -> None:
     assert lengths == {name: {getattr(config, name)} for name in columns}
     holder: Any = tables.leases.c.holder.type
     assert holder.length >= 2 * config.INSTANCE_NAME_MAX  # the holder is the instance name with a suffix
+
+
+WEBHOOK = '[telegram]\nmode = "webhook"\nwebhook_url = "https://alerts.example.org/tg/hook"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (WEBHOOK, "webhook_secret: needed"),
+        ('[telegram]\nmode = "webhook"\nwebhook_secret = "abc"\n', "webhook_url: needed"),
+        (WEBHOOK + 'webhook_secret = "has space"\n', "telegram.webhook_secret: must be 1-256 characters"),
+        ('[telegram]\nwebhook_url = "alerts.example.org/hook"\n', "telegram.webhook_url: must be an https:// URL"),
+        (WEBHOOK + 'webhook_secret = "abc"\n[server]\nenabled = false\n', "server.enabled: the webhook"),
+        ('[redis]\nurl = "http://127.0.0.1:6379"\n', "redis.url: must start with redis://"),
+        ('[logging]\nformat = "xml"\n', "logging.format"),
+    ],
+)
+def test_webhook_redis_and_logging_settings_are_checked(tmp_path: Path, text: str, named: str) -> None:
+    assert named in refused(tmp_path, text + DISTRICT)
+
+
+def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERTBOT_TELEGRAM_TOKEN", "123:from-env")
+    monkeypatch.setenv("ALERTBOT_WEBHOOK_SECRET", "env_secret")
+    monkeypatch.setenv("ALERTBOT_STORAGE_URL", "postgresql://alertbot:pw-in-env@db:5432/alertbot")
+    monkeypatch.setenv("ALERTBOT_REDIS_URL", "redis://:redis-pw@cache:6379/1")
+    config = load(tmp_path, WEBHOOK + 'token = "in-file"\n' + DISTRICT)
+    assert config.token == "123:from-env"
+    assert config.telegram.webhook_secret.get_secret_value() == "env_secret"
+    assert config.telegram.webhook_path == "/tg/hook"
+    assert config.storage.url == "postgresql://alertbot:pw-in-env@db:5432/alertbot"
+    assert config.redis.url.get_secret_value() == "redis://:redis-pw@cache:6379/1"
+    assert sorted(config.secrets) == sorted(["123:from-env", "env_secret", "pw-in-env", "redis-pw"])
+    assert "redis-pw" not in repr(config) and "env_secret" not in repr(config)
