@@ -68,6 +68,7 @@ class Application:
             handle_signals=handle_signals,
             allowed_updates=self.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
+            tasks_concurrency_limit=self.config.telegram.concurrent_updates,
         )
 
     async def run(self, *, handle_signals: bool = True) -> None:

@@ -65,6 +65,11 @@ class TelegramConfig(Section):
     webhook_secret: SecretStr = SecretStr("")
     """Sent by Telegram in X-Telegram-Bot-Api-Secret-Token with every update (A-Z a-z 0-9 _ -, 1-256)."""
     webhook_max_connections: Annotated[int, Field(ge=1, le=100)] = 40
+    concurrent_updates: Annotated[int, Field(ge=1, le=1000)] = 32
+    """Updates handled at once (polling or webhook); more wait their turn, so a surge cannot exhaust the
+    database's or Redis's connections."""
+    update_backlog: Annotated[int, Field(ge=1)] = 5000
+    """Webhook: updates taken but waiting for a turn; beyond it the webhook answers 503 and Telegram retries."""
 
     @field_validator("api_base")
     @classmethod

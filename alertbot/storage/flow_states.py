@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.core.clock import utcnow
 from alertbot.storage.database import Database
@@ -31,19 +32,22 @@ class FlowStateRepository:
         return row.state, json.loads(row.data)
 
     async def set_state(self, key: str, state: str | None) -> None:
-        await self._write(key, state=state)
+        async with self._database.transaction() as conn:
+            await self._upsert(conn, key, state=state)
 
     async def set_data(self, key: str, data: dict[str, Any]) -> None:
-        await self._write(key, data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-
-    async def _write(self, key: str, **values: Any) -> None:
-        row = flow_states.c
         async with self._database.transaction() as conn:
-            insert = self._database.insert(flow_states).values(
-                key=key, state=values.get("state"), data=values.get("data", "{}"), updated_at=utcnow()
-            )
-            await conn.execute(
-                insert.on_conflict_do_update(index_elements=[row.key], set_={**values, "updated_at": utcnow()})
-            )
-            # an ended flow leaves nothing behind (no state, no data)
-            await conn.execute(sa.delete(flow_states).where(row.key == key, row.state.is_(None), row.data == "{}"))
+            if not data:  # the end of a flow (aiogram clears the state first): nothing is left behind
+                row = flow_states.c
+                ended = await conn.execute(sa.delete(flow_states).where(row.key == key, row.state.is_(None)))
+                if ended.rowcount:
+                    return
+            await self._upsert(conn, key, data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+    async def _upsert(self, conn: AsyncConnection, key: str, **values: Any) -> None:
+        insert = self._database.insert(flow_states).values(
+            key=key, state=values.get("state"), data=values.get("data", "{}"), updated_at=utcnow()
+        )
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=[flow_states.c.key], set_={**values, "updated_at": utcnow()})
+        )

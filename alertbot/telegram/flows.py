@@ -23,11 +23,13 @@ from aiogram.fsm.storage.base import (
 )
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from alertbot.config import AppConfig
 from alertbot.storage.database import Database
 from alertbot.storage.flow_states import FlowStateRepository
+
+REDIS_CONNECTIONS = 64
 
 
 class FlowStates(BaseStorage):
@@ -130,7 +132,9 @@ def build_flows(config: AppConfig, database: Database) -> Flows:
     url = config.redis.url.get_secret_value()
     if not url:
         return Flows(FlowStates(database), SimpleEventIsolation(), LocalBuckets(rate, burst))
-    redis = Redis.from_url(url)
+    # Blocking: a surge waits for a free connection (at most 10 s) instead of failing with "Too many connections".
+    pool = BlockingConnectionPool.from_url(url, max_connections=REDIS_CONNECTIONS, timeout=10)
+    redis = Redis(connection_pool=pool)
     keys = DefaultKeyBuilder(prefix=config.redis.prefix, with_destiny=True, with_bot_id=True)
     return Flows(
         RedisStorage(redis, key_builder=keys),

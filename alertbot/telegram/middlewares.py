@@ -81,7 +81,8 @@ class CommandLeavesFlowMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         state: FSMContext | None = data.get("state")
-        if isinstance(event, Message) and (event.text or "").startswith("/") and state is not None:
+        in_flow = data.get("raw_state") is not None
+        if isinstance(event, Message) and (event.text or "").startswith("/") and state is not None and in_flow:
             await state.clear()
             data["raw_state"] = None  # state filters read this value, taken before the clear
         return await handler(event, data)

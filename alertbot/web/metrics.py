@@ -16,7 +16,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -111,6 +111,10 @@ class Metrics:
             "alertbot_update_seconds", "Time to handle one Telegram update.", registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )  # fmt: skip
+        self.updates_in_progress = Gauge(
+            "alertbot_updates_in_progress", "Updates being handled now ([telegram] concurrent_updates at most).",
+            registry=self.registry,
+        )  # fmt: skip
 
     def render(self, scrape: Scrape) -> bytes:
         self._snapshot.scrape = scrape
@@ -118,16 +122,19 @@ class Metrics:
 
     def middleware(self) -> BaseMiddleware:
         """An update middleware that times every update's handling."""
-        return _TimeUpdates(self.update_seconds)
+        return _TimeUpdates(self.update_seconds, self.updates_in_progress)
 
 
 class _TimeUpdates(BaseMiddleware):
-    def __init__(self, histogram: Histogram) -> None:
+    def __init__(self, histogram: Histogram, in_progress: Gauge) -> None:
         self._histogram = histogram
+        self._in_progress = in_progress
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         started = time.perf_counter()
+        self._in_progress.inc()
         try:
             return await handler(event, data)
         finally:
+            self._in_progress.dec()
             self._histogram.observe(time.perf_counter() - started)

@@ -2,9 +2,10 @@
 
 Every request's X-Telegram-Bot-Api-Secret-Token is compared with `webhook_secret` in constant time
 (aiogram's `SimpleRequestHandler`); a wrong or missing one gets 401 and nothing is handled. An update is
-answered at once (200) and handled as a task, so Telegram never times out and retries it. When the bot
-stops, the path answers 503 (Telegram, or the proxy in front, retries elsewhere or later) and the
-updates already taken get `stop_timeout` to finish.
+answered at once (200) and handled as a task, so Telegram never times out and retries it; at most
+`[telegram] concurrent_updates` are handled at once and the rest wait their turn, up to `update_backlog`
+(beyond it: 503, and Telegram retries later). When the bot stops, the path answers 503 (Telegram, or the
+proxy in front, retries elsewhere or later) and the updates already taken get `stop_timeout` to finish.
 """
 
 from __future__ import annotations
@@ -24,11 +25,20 @@ log = logging.getLogger(__name__)
 
 class _Receiver(SimpleRequestHandler):
     accepting = True
+    backlog = 5000
+    turns: asyncio.Semaphore
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.accepting:
             return web.Response(status=503, text="stopping", headers={"Retry-After": "1"})
+        if len(self._background_feed_update_tasks) >= self.backlog:
+            log.warning("webhook: %d updates wait already; asking Telegram to retry", self.backlog)
+            return web.Response(status=503, text="busy", headers={"Retry-After": "1"})
         return await super().handle(request)
+
+    async def _background_feed_update(self, bot: Bot, update: dict[str, Any]) -> None:
+        async with self.turns:
+            await super()._background_feed_update(bot, update)
 
     async def close(self) -> None:
         """The bot's session belongs to the application, which closes it."""
@@ -42,6 +52,8 @@ class Webhook:
         self._dispatcher = dispatcher
         self._bot = bot
         self._receiver = _Receiver(dispatcher, bot, secret_token=config.webhook_secret.get_secret_value())
+        self._receiver.turns = asyncio.Semaphore(config.concurrent_updates)
+        self._receiver.backlog = config.update_backlog
 
     @property
     def path(self) -> str:

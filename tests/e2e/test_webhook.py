@@ -93,3 +93,27 @@ async def test_a_half_finished_onboarding_survives_a_restart(api: FakeBotAPI, db
         subscriber = await restarted.services.subscriptions.get(801)
         assert subscriber is not None and subscriber.business_name == "Grill 66"
         assert set(subscriber.districts) == {"heping"}
+
+
+async def test_a_surge_is_handled_a_bounded_number_at_a_time(api: FakeBotAPI, db_path: Path) -> None:
+    """Answered at once, but handled at most `concurrent_updates` at a time: a surge waits its turn instead of
+    exhausting the database's (or Redis's) connections (5,000 at once did, before)."""
+    config, _ = webhook_config(api, db_path)
+    config = config.model_copy(update={"telegram": config.telegram.model_copy(update={"concurrent_updates": 8})})
+    async with running_bot(config) as bot, aiohttp.ClientSession() as http:
+        await api.wait_until(lambda: api.calls("setWebhook"), timeout=5)
+        api.delay("sendMessage", 0.2)  # each handler stays busy while it answers
+        chats = range(90_000, 90_120)
+        for chat in chats:
+            api.send_text(chat, "/start", language_code="en")
+        peak = 0
+        metrics = f"http://127.0.0.1:{bot.server.port}/metrics"
+        while sum(1 for c in chats if api.messages(c)) < len(chats):
+            async with http.get(metrics) as response:
+                page = await response.text()
+            now = next(float(line.split()[-1]) for line in page.splitlines()
+                       if line.startswith("alertbot_updates_in_progress "))  # fmt: skip
+            peak = max(peak, now)
+            await asyncio.sleep(0.05)
+        assert api.pending_updates() == 0
+    assert 6 <= peak <= 8, f"{peak} updates were handled at once"
