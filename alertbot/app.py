@@ -192,6 +192,11 @@ async def build_application(config: AppConfig) -> Application:
         raise
     metrics = Metrics(outbox, pacer, leadership, config.dispatch.instance)
     dispatcher.update.outer_middleware(metrics.middleware())
+    if not services.database.is_sqlite and not config.redis.url.get_secret_value():
+        log.warning(
+            "no [redis] url: chat flows are kept in the database and each person's updates are kept apart in this "
+            "process only; when several instances take updates, configure Redis"
+        )
     webhook = Webhook(config.telegram, dispatcher, bot) if config.telegram.mode == "webhook" else None
     server = HttpServer(
         config.server, services.database, services.outbox, CampaignRepository(services.database), outbox, leadership,

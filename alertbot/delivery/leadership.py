@@ -39,8 +39,13 @@ TERM_FRACTION = 0.75  # a term is valid for this share of the lease time after a
 STOP_SECONDS = 15.0  # how long a stopping background task may take before it is reported
 
 
+_STARTED_HERE: set[str] = set()  # the processes (Applications) this Python process has started
+
+
 def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    _STARTED_HERE.add(process)
+    return process
 
 
 def process_is_gone(process: str) -> bool:
@@ -50,7 +55,9 @@ def process_is_gone(process: str) -> bool:
     if host != socket.gethostname() or not pid_text.isdigit():
         return False
     if int(pid_text) == os.getpid():
-        return False  # this very process (another Application in it): alive
+        # another Application in this very process: alive. Otherwise an earlier process that had this pid
+        # on this host - a container restarted, whose bot is always the same pid: gone.
+        return process not in _STARTED_HERE
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:

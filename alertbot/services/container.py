@@ -68,7 +68,9 @@ def _services(config: AppConfig, database: Database) -> Services:
         translator=translator,
         districts=districts,
         officials=officials,
-        subscriptions=SubscriptionService(SubscriberRepository(database), districts),
+        subscriptions=SubscriptionService(
+            SubscriberRepository(database), districts, only_writer=not config.redis.url.get_secret_value()
+        ),
         broadcasts=broadcasts,
         outbox=OutboxRepository(database),
         audit=audit,

@@ -33,12 +33,15 @@ class LanguageCache(OrderedDict[int, Language | None]):
 class SubscriptionService:
     """The only way the chat changes subscriptions: every district id is checked against the config."""
 
-    def __init__(self, repository: SubscriberRepository, districts: DistrictDirectory) -> None:
+    def __init__(
+        self, repository: SubscriberRepository, districts: DistrictDirectory, *, only_writer: bool = True
+    ) -> None:
         self._repo = repository
         self.districts = districts
-        # Every update needs the person's language; this service is the only writer of it, so it keeps
-        # a cache that its own writes keep true (None: nothing stored, use Telegram's language).
-        self._languages = LanguageCache(LANGUAGE_CACHE_SIZE)
+        # Every update needs the person's language. When this process is its only writer (one instance),
+        # it keeps a cache that its own writes keep true (None: nothing stored, use Telegram's language).
+        # Instances sharing a database (with Redis) do not: another one may change it at any moment.
+        self._languages = LanguageCache(LANGUAGE_CACHE_SIZE if only_writer else 0)
         self._subscribe_batches = GroupCommit(repository.add_districts)
 
     async def get(self, chat_id: int) -> Subscriber | None:

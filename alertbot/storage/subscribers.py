@@ -18,7 +18,7 @@ from alertbot.core.clock import utcnow
 from alertbot.core.domain import BusinessCategory, DeliveryState, Language, Subscriber, SubscriberKind
 from alertbot.storage.audit import anonymise_chat
 from alertbot.storage.database import Database
-from alertbot.storage.tables import campaign_acks, deliveries, subscribers, subscriptions
+from alertbot.storage.tables import campaign_acks, deliveries, flow_states, subscribers, subscriptions
 
 FORGOTTEN_CHAT_BASE = -(2**62)
 """A forgotten person's delivery rows get chat id FORGOTTEN_CHAT_BASE - (row id): see `forget`."""
@@ -218,6 +218,8 @@ class SubscriberRepository:
                 )
             )
             acks = await conn.execute(campaign_acks.delete().where(campaign_acks.c.chat_id == chat_id))
+            # chat flows under any key naming them (their chat, or them in a group): ...:<chat>:...:<user>:...
+            await conn.execute(flow_states.delete().where(flow_states.c.key.like(f"%:{chat_id}:%")))
             await conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
             profile = await conn.execute(subscribers.delete().where(subscribers.c.chat_id == chat_id))
             audited = 0 if keep_official_record else await anonymise_chat(conn, chat_id)

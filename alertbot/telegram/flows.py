@@ -2,8 +2,9 @@
 
 With `[redis] url`: aiogram's RedisStorage (FSM state), RedisEventIsolation (two updates of one person are
 never handled at once, on any instance) and token buckets in Redis (a flooder is throttled across
-instances). Without Redis: the FSM state in the database (`FlowStates`), so a restart or another instance
-on the same database continues a half-finished flow; isolation and throttling are per process.
+instances). Without Redis: the FSM state in the database (`FlowStates`), so a restart continues a
+half-finished flow; isolation and throttling are per process, so several instances taking updates need Redis
+(a person's next update could reach the other instance before the previous one's state is stored).
 """
 
 from __future__ import annotations

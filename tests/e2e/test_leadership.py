@@ -130,3 +130,21 @@ async def test_an_earlier_epoch_cannot_requeue_a_live_claim_or_record_over_a_lat
         assert rows[old[2].id].state == "sent" and rows[old[2].id].message_id == 42
     finally:
         await services.database.close()
+
+
+async def test_a_restarted_container_takes_its_name_back_at_once(backend_url: str) -> None:
+    """In a container the bot has the same host name and pid after every restart: the previous run (same
+    host:pid, another nonce) is known gone at once instead of being watched for 1.5 lease times."""
+    import os
+    import socket
+
+    database = Database(backend_url)
+    await database.upgrade()
+    previous_run = f"{socket.gethostname()}:{os.getpid()}:0ld0ld00"
+    try:
+        assert await InstanceRepository(database).claim_name("bot1", previous_run, stale_after=TTL) is None
+        started = time.monotonic()
+        await leadership(database, "bot1", ScriptedJob()).register()
+        assert time.monotonic() - started < TTL.total_seconds() / 3, "waited for a process that cannot be alive"
+    finally:
+        await database.close()

@@ -185,6 +185,12 @@ async def test_flows_continue_on_the_other_instance_secrets_readiness_and_metric
             assert "Heping, Tiexi" in anna.current(picker)["text"]
             onboarding = {update_id for _, update_id, _ in api.webhook.posts[first:]}
             assert targets_of(api, onboarding) == {a.hook, b.hook}, "the flow did not cross instances"
+            # a choice made on one instance holds on the other at once
+            for command, language, expected in (("/language zh", "zh", "和平区"), ("/language en", "en", "Heping")):
+                await anna.say(command)
+                for _ in range(2):  # the next two updates: one on each instance
+                    reply = await anna.say("/mysubs")
+                    assert expected in reply["text"], (language, reply["text"])
 
             # an official's /alert, composed step by step across both instances, then confirmed
             officer = Person(api, OFFICER, "en")

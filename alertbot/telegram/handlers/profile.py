@@ -9,7 +9,6 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import CallbackQuery, Message
 
 from alertbot.config import AppConfig
@@ -99,13 +98,10 @@ async def language_chosen(
     await message.edit_text(await _switch_language(bot, message.chat.id, chosen, l10n, subscriptions, menus))
 
 
-async def _forget_chat_state(state: FSMContext, chat_id: int, user_id: int) -> None:
-    """Clear the person's flow state and data; the in-memory storage also drops every record keyed by them."""
+async def _forget_chat_state(state: FSMContext) -> None:
+    """Clear the person's flow state and data (Redis or the database; `forget` also drops every database row
+    keyed by them)."""
     await state.clear()
-    storage = state.storage
-    if isinstance(storage, MemoryStorage):  # clear() leaves an empty record under a key naming the person
-        for key in [k for k in storage.storage if {k.chat_id, k.user_id} & {chat_id, user_id}]:
-            del storage.storage[key]
 
 
 async def forget_me(message: Message, l10n: Texts) -> None:
@@ -129,7 +125,7 @@ async def forget_chosen(
         return
     chat_id = query.message.chat.id
     await subscriptions.forget(chat_id, official=officials.is_official(chat_id))
-    await _forget_chat_state(state, chat_id, query.from_user.id)
+    await _forget_chat_state(state)
     # The data is gone: the menu is best effort and may not turn that into an error for the person.
     if officials.is_official(chat_id):
         # Officials keep their duties (they come from config); only their menu returns to the default.
