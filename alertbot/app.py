@@ -32,6 +32,7 @@ from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.keyboards.common import campaign_ack_keyboard
+from alertbot.telegram.middlewares import InFlightUpdates
 from alertbot.telegram.reporter import ProgressReporter
 from alertbot.web.metrics import Metrics
 from alertbot.web.server import HttpServer
@@ -164,6 +165,8 @@ async def build_application(config: AppConfig) -> Application:
     pacer = Pacer(config.dispatch.rate)
     bot.session.middleware(PacedRequests(pacer))
     dispatcher.update.outer_middleware(MarkReplies())
+    in_flight = InFlightUpdates()
+    dispatcher.update.outer_middleware(in_flight)
     outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=config.secrets)
     reporter = ProgressReporter(
         bot,
@@ -207,5 +210,12 @@ async def build_application(config: AppConfig) -> Application:
         webhook,
     )  # fmt: skip
     dispatcher.startup.register(application.start_background)
+
+    async def let_updates_finish() -> None:
+        await in_flight.drain(config.server.stop_timeout.total_seconds())
+
+    # first of the shutdown hooks: aiogram's own closes the FSM storage, which the updates still use
+    dispatcher.shutdown.register(let_updates_finish)
+    dispatcher.shutdown.handlers.insert(0, dispatcher.shutdown.handlers.pop())
     dispatcher.shutdown.register(application.stop_background)
     return application

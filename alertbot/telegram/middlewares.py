@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.flows import Buckets
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
 
 
 class AnswerTaps(CallbackAnswerMiddleware):
@@ -74,6 +77,32 @@ class LanguageMiddleware(BaseMiddleware):
         language = await person_language(data.get("event_from_user"), data["subscriptions"], self._default)
         data["l10n"] = Texts(self._translator, language)
         return await handler(event, data)
+
+
+class InFlightUpdates(BaseMiddleware):
+    """Knows the updates being handled, so a stop can let them finish (`drain`) before the storages close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def drain(self, within: float) -> None:
+        """Wait up to `within` seconds for the updates being handled (never for the caller itself)."""
+        current = asyncio.current_task()
+        tasks = {task for task in self._tasks if task is not current}
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=within)
+            if late:
+                log.warning("%d update(s) still being handled after %.0f s", len(late), within)
 
 
 class CommandLeavesFlowMiddleware(BaseMiddleware):

@@ -22,9 +22,18 @@ async def test_a_warning_whose_audit_entry_cannot_be_written_is_not_queued(confi
     try:
         await seed_residents(services.database, range(5000, 5010), ("heping",))
         async with services.database.transaction() as conn:  # the audit log refuses every new entry
-            await conn.execute(sa.text(
-                "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END"
-            ))  # fmt: skip
+            if services.database.is_sqlite:
+                await conn.execute(sa.text(
+                    "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+                ))  # fmt: skip
+            else:
+                await conn.execute(sa.text(
+                    "CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$ "
+                    "LANGUAGE plpgsql"
+                ))  # fmt: skip
+                await conn.execute(sa.text(
+                    "CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()"
+                ))  # fmt: skip
         draft = AlertDraft(template_id="gas_leak", variables=LEAK, districts=("heping",))
         with pytest.raises(sa.exc.DBAPIError, match="audit down"):
             await services.alerts.confirm(OFFICER, draft)
