@@ -77,8 +77,8 @@ def process_environment(**extra: str) -> dict[str, str]:
 
 TEST_STORAGE = os.environ.get("ALERTBOT_TEST_STORAGE", "sqlite")
 """Where the tests that take a SQLite file (`db_path`) keep their data: "sqlite", "postgresql" (a fresh
-database per test) or "postgresql+redis" (also the chat flows in Redis). `.ci/run` runs the suite so a
-second time."""
+database per test) or "postgresql+redis" (also the chat flows in Redis). `.ci/run` runs the suite a second
+time with "postgresql"."""
 
 
 class _Substitute:
