@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from alertbot.config import AppConfig
 from alertbot.core.domain import Broadcast
+from alertbot.core.health import backoff
 from alertbot.delivery.leadership import Leadership, wait_stopped
 from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.delivery.scheduler import CampaignScheduler
@@ -103,15 +105,14 @@ class Application:
     async def _set_webhook(self) -> None:
         """setWebhook, retried with backoff while Telegram cannot be reached (the server serves meanwhile)."""
         assert self.webhook is not None
-        delay = 1.0
-        while True:
+        for attempt in itertools.count(1):
             try:
                 await self.webhook.set_webhook()
                 return
             except Exception as error:  # Telegram away or refusing: keep serving and try again
+                delay = backoff(attempt, base=1.0, cap=60.0)
                 log.warning("setWebhook failed (%s); retrying in %.0f s", type(error).__name__, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
 
     async def start_background(self) -> None:
         """Start the outbox dispatcher and the progress reporter (the Dispatcher's startup hook).
