@@ -1,7 +1,7 @@
 """People's multi-step chat flows (state name and data, by aiogram's FSM key), kept in the database.
 
-Used when no Redis is configured, so a half-finished onboarding or /alert survives a restart and
-continues on any instance sharing the database. A flow with no state and no data has no row.
+Used when no Redis is configured, so a half-finished onboarding or /alert survives a restart (several
+instances taking updates need Redis: see `telegram/flows.py`). A flow with no state and no data has no row.
 """
 
 from __future__ import annotations
