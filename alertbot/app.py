@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -220,3 +221,12 @@ async def build_application(config: AppConfig) -> Application:
     dispatcher.shutdown.handlers.insert(0, dispatcher.shutdown.handlers.pop())
     dispatcher.shutdown.register(application.stop_background)
     return application
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (Linux, macOS): cheaper sockets and callbacks per update."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop

@@ -41,7 +41,7 @@ def run(config: AppConfig, log_level: str | None) -> None:
     if not config.token:
         fail(NO_TOKEN_HINT, 2)
     configure_logging((log_level or config.logging.level).upper(), secrets=config.secrets, format=config.logging.format)
-    from alertbot.app import build_application
+    from alertbot.app import build_application, event_loop_factory
 
     async def serve() -> None:
         application = await build_application(config)
@@ -51,7 +51,8 @@ def run(config: AppConfig, log_level: str | None) -> None:
             await application.stop()
 
     try:
-        asyncio.run(serve())
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(serve())
     except AppError as exc:
         fail(str(exc), exc.exit_code)
 

@@ -6,7 +6,6 @@ from typing import TypedDict
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
@@ -26,10 +25,11 @@ from alertbot.telegram.middlewares import (
     LanguageMiddleware,
     ThrottlingMiddleware,
 )
+from alertbot.telegram.session import BotSession
 
 
 def create_bot(config: AppConfig) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(config.telegram.api_base))
+    session = BotSession(TelegramAPIServer.from_base(config.telegram.api_base))
     return Bot(config.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
