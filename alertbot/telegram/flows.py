@@ -4,12 +4,15 @@ With `[redis] url`: aiogram's RedisStorage (FSM state), RedisEventIsolation (two
 never handled at once, on any instance) and token buckets in Redis (a flooder is throttled across
 instances). Without Redis: the FSM state in the database (`FlowStates`), so a restart continues a
 half-finished flow; isolation and throttling are per process, so several instances taking updates need Redis
-(a person's next update could reach the other instance before the previous one's state is stored).
+(a person's next update could reach the other instance before the previous one's state is stored). On SQLite
+the flows are also remembered in memory (one process takes updates there), so an update costs no flow read.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,36 +30,74 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from alertbot.config import AppConfig
+from alertbot.storage.batching import GroupCommit
 from alertbot.storage.database import Database
-from alertbot.storage.flow_states import FlowStateRepository
+from alertbot.storage.flow_states import NO_DATA, Flow, FlowStateRepository
 
 REDIS_CONNECTIONS = 64
+REMEMBERED = 20_000  # flows kept in memory by FlowStates(remember=True)
 
 
 class FlowStates(BaseStorage):
-    """aiogram FSM storage on the database (`storage/flow_states.py`)."""
+    """aiogram FSM storage on the database (`storage/flow_states.py`), written through a group commit.
 
-    def __init__(self, database: Database) -> None:
+    With `remember`, the flows this process read or wrote are kept in memory too (the latest `REMEMBERED`
+    keys), so an update costs no read: right where this process is the only one taking updates, as with a
+    SQLite file. Without it every read goes to the database. Nothing is remembered before it is stored.
+    """
+
+    def __init__(self, database: Database, *, remember: bool = False) -> None:
         self._repository = FlowStateRepository(database)
         self._keys = DefaultKeyBuilder(with_destiny=True, with_bot_id=True, with_business_connection_id=True)
+        self._remembered: OrderedDict[str, Flow] | None = OrderedDict() if remember else None
+        self._writes = GroupCommit(self._repository.write)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = state.state if isinstance(state, State) else state
-        await self._repository.set_state(self._keys.build(key), name)
+        stored = self._keys.build(key)
+        await self._change(stored, (await self._flow(stored))._replace(state=name))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        state, _ = await self._repository.get(self._keys.build(key))
-        return state
+        return (await self._flow(self._keys.build(key))).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._repository.set_data(self._keys.build(key), dict(data))
+        stored = self._keys.build(key)
+        text = json.dumps(dict(data), ensure_ascii=False, separators=(",", ":")) if data else NO_DATA
+        await self._change(stored, (await self._flow(stored))._replace(data=text))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        _, data = await self._repository.get(self._keys.build(key))
+        data: dict[str, Any] = json.loads((await self._flow(self._keys.build(key))).data)
         return data
 
     async def close(self) -> None:
         """The database belongs to the application, which closes it."""
+
+    async def _flow(self, key: str) -> Flow:
+        if self._remembered is not None and key in self._remembered:
+            self._remembered.move_to_end(key)
+            return self._remembered[key]
+        flow = await self._repository.get(key)
+        self._remember(key, flow)
+        return flow
+
+    async def _change(self, key: str, flow: Flow) -> None:
+        if self._remembered is not None and self._remembered.get(key) == flow:
+            return  # already stored so
+        try:
+            await self._writes.submit((key, flow))
+        except BaseException:
+            if self._remembered is not None:
+                self._remembered.pop(key, None)  # not known to be stored: read again next time
+            raise
+        self._remember(key, flow)
+
+    def _remember(self, key: str, flow: Flow) -> None:
+        if self._remembered is None:
+            return
+        self._remembered[key] = flow
+        self._remembered.move_to_end(key)
+        while len(self._remembered) > REMEMBERED:
+            self._remembered.popitem(last=False)
 
 
 class Buckets(Protocol):
@@ -132,7 +173,9 @@ def build_flows(config: AppConfig, database: Database) -> Flows:
     rate, burst = config.bot.throttle_rate, config.bot.throttle_burst
     url = config.redis.url.get_secret_value()
     if not url:
-        return Flows(FlowStates(database), SimpleEventIsolation(), LocalBuckets(rate, burst))
+        return Flows(
+            FlowStates(database, remember=database.is_sqlite), SimpleEventIsolation(), LocalBuckets(rate, burst)
+        )
     # Blocking: a surge waits for a free connection (at most 10 s) instead of failing with "Too many connections".
     pool = BlockingConnectionPool.from_url(url, max_connections=REDIS_CONNECTIONS, timeout=10)
     redis = Redis(connection_pool=pool)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+from typing import Any
 
+import pytest
+from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from alertbot.storage import Database
 from alertbot.telegram.flows import FlowStates, LocalBuckets, RedisBuckets
@@ -43,6 +49,87 @@ async def test_flow_state_survives_a_new_storage_on_the_same_database(database_u
     finally:
         await database.close()
         await restarted.close()
+
+
+class Statements:
+    """The SQL statements a database's engine runs (SELECT, INSERT, DELETE, ...), in order."""
+
+    def __init__(self, database: Database) -> None:
+        self.seen: list[str] = []
+        event.listen(database.engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.seen.append(statement.split(None, 1)[0].upper())
+
+    def of(self, *kinds: str) -> list[str]:
+        return [kind for kind in self.seen if kind in kinds]
+
+
+async def test_remembered_flows_cost_no_read_after_the_first_and_a_clear_is_one_delete(database_url: str) -> None:
+    database = Database(database_url)
+    await database.upgrade()
+    key = StorageKey(bot_id=1, chat_id=42, user_id=42)
+    try:
+        flows = FlowStates(database, remember=True)
+        statements = Statements(database)
+        assert await flows.get_state(key) is None  # a person the bot has not seen: read once
+        await flows.set_state(key, Steps.district)
+        await flows.set_data(key, {"district": "heping"})
+        for _ in range(3):
+            assert await flows.get_state(key) == "Steps:district"
+            assert await flows.get_data(key) == {"district": "heping"}
+        assert statements.of("SELECT") == ["SELECT"]
+        assert statements.of("INSERT", "DELETE", "UPDATE") == ["INSERT", "INSERT"]
+        context = FSMContext(flows, key)
+        await context.clear()  # aiogram: set_state(None), then set_data({})
+        assert await flows.get_state(key) is None and await flows.get_data(key) == {}
+        restarted = FlowStates(database, remember=True)
+        assert await restarted.get_state(key) is None, "the cleared flow is gone from the database too"
+        await flows.set_state(key, Steps.district)
+        del statements.seen[:]
+        await context.clear()  # a step without data, as after /start: ends in one statement
+        assert statements.of("SELECT", "INSERT", "DELETE", "UPDATE") == ["DELETE"]
+        data = await flows.get_data(key)
+        data["mutated"] = True  # a handler changing what it was handed changes nothing stored
+        assert await flows.get_data(key) == {}
+    finally:
+        await database.close()
+
+
+async def test_a_write_that_fails_is_not_remembered(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'flows.db'}")
+    await database.upgrade()
+    key = StorageKey(bot_id=1, chat_id=42, user_id=42)
+    try:
+        flows = FlowStates(database, remember=True)
+        await flows.set_state(key, Steps.district)
+        async with database.transaction() as conn:
+            await conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON flow_states BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        with pytest.raises(DBAPIError, match="refused"):
+            await flows.set_data(key, {"district": "heping"})
+        assert await flows.get_data(key) == {}, "what the database refused is not what the next update sees"
+        assert await flows.get_state(key) == "Steps:district"
+    finally:
+        await database.close()
+
+
+async def test_concurrent_flow_writes_are_committed_together(database_url: str) -> None:
+    database = Database(database_url)
+    await database.upgrade()
+    keys = [StorageKey(bot_id=1, chat_id=chat, user_id=chat) for chat in range(100, 150)]
+    try:
+        flows = FlowStates(database, remember=True)
+        await asyncio.gather(*(flows.get_state(key) for key in keys))
+        statements = Statements(database)
+        await asyncio.gather(*(flows.set_state(key, Steps.district) for key in keys))
+        writes = statements.of("INSERT")
+        assert 1 <= len(writes) < len(keys) / 5, f"{len(writes)} INSERTs for {len(keys)} people at once"
+        restarted = FlowStates(database)
+        assert [await restarted.get_state(key) for key in keys] == ["Steps:district"] * len(keys)
+    finally:
+        await database.close()
 
 
 async def test_local_bucket_allows_a_burst_then_refuses() -> None:
