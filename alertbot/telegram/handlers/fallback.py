@@ -12,6 +12,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from alertbot.content.i18n import Texts
 from alertbot.telegram.answers import refuse, reply_with
+from alertbot.telegram.filters import PRIVATE_MESSAGE, Magic
 
 group_command = reply_with("private-only")
 unknown_input = reply_with("unknown-command")
@@ -24,7 +25,7 @@ async def unknown_button(query: CallbackQuery, callback_answer: CallbackAnswer, 
 def build_router() -> Router:
     """A fresh router with this module's handlers (one per Dispatcher)."""
     router = Router(name=__name__)
-    router.message.register(group_command, F.chat.type != ChatType.PRIVATE, F.text.startswith("/"))
-    router.message.register(unknown_input, F.chat.type == ChatType.PRIVATE)
+    router.message.register(group_command, Magic((F.chat.type != ChatType.PRIVATE) & F.text.startswith("/")))
+    router.message.register(unknown_input, PRIVATE_MESSAGE)
     router.callback_query.register(unknown_button)
     return router

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiogram import Bot, F, Router
-from aiogram.filters import CommandStart
+from aiogram import Bot, Router
+from aiogram.filters import CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -18,7 +18,7 @@ from alertbot.services.subscriptions import SubscriptionService
 from alertbot.telegram.answers import reply_with, tapped_message
 from alertbot.telegram.callbacks import CategoryChoice, KindChoice, PickerMode
 from alertbot.telegram.commands import CommandMenus
-from alertbot.telegram.filters import private_chats_only
+from alertbot.telegram.filters import TEXT, private_chats_only
 from alertbot.telegram.handlers.profile import profile_text
 from alertbot.telegram.keyboards.common import category_keyboard, district_picker, kind_keyboard
 from alertbot.telegram.states import Onboarding
@@ -109,6 +109,6 @@ def build_router() -> Router:
     router.message.register(start, CommandStart())
     router.callback_query.register(choose_kind, KindChoice.filter())
     router.callback_query.register(choose_category, CategoryChoice.filter())
-    router.message.register(business_name, Onboarding.business_name, F.text)
-    router.message.register(business_name_not_text, Onboarding.business_name)
+    router.message.register(business_name, StateFilter(Onboarding.business_name), TEXT)
+    router.message.register(business_name_not_text, StateFilter(Onboarding.business_name))
     return router

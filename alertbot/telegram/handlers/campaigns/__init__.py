@@ -7,14 +7,12 @@ pause, preview or run a campaign and audits it; SubscriptionService stores quiet
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.filters import Command
 
 from alertbot.telegram import callbacks
+from alertbot.telegram.filters import PRIVATE_MESSAGE, PRIVATE_TAP
 from alertbot.telegram.handlers.campaigns import listing, reminders, stats
-
-PRIVATE = F.chat.type == ChatType.PRIVATE
 
 
 def build_router() -> Router:
@@ -23,13 +21,12 @@ def build_router() -> Router:
     router.callback_query.register(
         reminders.acknowledge, callbacks.CampaignAck.filter()
     )  # reminders may reach groups too
-    router.message.register(reminders.quiet, Command("quiet"), PRIVATE)
-    router.message.register(listing.list_campaigns, Command("campaigns"), PRIVATE)
-    router.message.register(stats.stats, Command("stats"), PRIVATE)
-    private_taps = F.message.chat.type == ChatType.PRIVATE
-    router.callback_query.register(listing.pause, callbacks.CampaignPause.filter(), private_taps)
-    router.callback_query.register(listing.preview, callbacks.CampaignPreview.filter(), private_taps)
-    router.callback_query.register(listing.run_ask, callbacks.CampaignRunAsk.filter(), private_taps)
-    router.callback_query.register(listing.run_confirm, callbacks.CampaignRunConfirm.filter(), private_taps)
-    router.callback_query.register(listing.run_cancel, callbacks.CampaignRunCancel.filter(), private_taps)
+    router.message.register(reminders.quiet, Command("quiet"), PRIVATE_MESSAGE)
+    router.message.register(listing.list_campaigns, Command("campaigns"), PRIVATE_MESSAGE)
+    router.message.register(stats.stats, Command("stats"), PRIVATE_MESSAGE)
+    router.callback_query.register(listing.pause, callbacks.CampaignPause.filter(), PRIVATE_TAP)
+    router.callback_query.register(listing.preview, callbacks.CampaignPreview.filter(), PRIVATE_TAP)
+    router.callback_query.register(listing.run_ask, callbacks.CampaignRunAsk.filter(), PRIVATE_TAP)
+    router.callback_query.register(listing.run_confirm, callbacks.CampaignRunConfirm.filter(), PRIVATE_TAP)
+    router.callback_query.register(listing.run_cancel, callbacks.CampaignRunCancel.filter(), PRIVATE_TAP)
     return router
