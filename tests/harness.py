@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import event
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
@@ -332,3 +333,17 @@ async def alertbot_process(config: Path, api: FakeBotAPI) -> AsyncIterator[async
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+class Statements:
+    """The SQL statements a database's engine runs (SELECT, INSERT, DELETE, ...), in order."""
+
+    def __init__(self, database: Database) -> None:
+        self.seen: list[str] = []
+        event.listen(database.engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.seen.append(statement.split(None, 1)[0].upper())
+
+    def of(self, *kinds: str) -> list[str]:
+        return [kind for kind in self.seen if kind in kinds]

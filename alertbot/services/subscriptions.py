@@ -46,6 +46,8 @@ class SubscriptionService:
 
     async def get(self, chat_id: int) -> Subscriber | None:
         """The subscriber, with districts in the configured order (as the picker shows them)."""
+        if chat_id in self._languages and self._languages[chat_id] is None:
+            return None  # known to have nothing stored (a newcomer's /start, after the language lookup)
         subscriber = await self._repo.get(chat_id)
         if subscriber is None:
             return None

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from alertbot.storage import Database
 from alertbot.telegram.flows import FlowStates, LocalBuckets, RedisBuckets
-from tests.harness import REDIS_TEST_URL, fresh_redis_prefix
+from tests.harness import REDIS_TEST_URL, Statements, fresh_redis_prefix
 
 
 class Steps(StatesGroup):
@@ -49,20 +47,6 @@ async def test_flow_state_survives_a_new_storage_on_the_same_database(database_u
     finally:
         await database.close()
         await restarted.close()
-
-
-class Statements:
-    """The SQL statements a database's engine runs (SELECT, INSERT, DELETE, ...), in order."""
-
-    def __init__(self, database: Database) -> None:
-        self.seen: list[str] = []
-        event.listen(database.engine.sync_engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.seen.append(statement.split(None, 1)[0].upper())
-
-    def of(self, *kinds: str) -> list[str]:
-        return [kind for kind in self.seen if kind in kinds]
 
 
 async def test_remembered_flows_cost_no_read_after_the_first_and_a_clear_is_one_delete(database_url: str) -> None:
