@@ -39,11 +39,14 @@ class Translator:
                     raise ValueError(f"{path}: cannot parse {(junk[0].content or '').strip()[:80]!r}")
                 bundle.add_resource(resource)
             self._bundles[language] = bundle
+        self._fixed: dict[tuple[Language, str], str] = {}  # messages without arguments, formatted once
 
     def message_ids(self, language: Language) -> set[str]:
         return set(self._bundles[language]._messages)
 
     def __call__(self, language: Language, key: str, /, **args: Any) -> str:
+        if not args and (language, key) in self._fixed:
+            return self._fixed[language, key]
         bundle = self._bundles[language]
         if not bundle.has_message(key):
             raise MissingMessageError(f"{language}: {key}")
@@ -53,6 +56,8 @@ class Translator:
         text, errors = bundle.format_pattern(message.value, args)
         if errors:
             raise ValueError(f"{language}: {key}: {errors}")
+        if not args:
+            self._fixed[language, key] = str(text)
         return str(text)
 
 

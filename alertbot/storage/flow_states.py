@@ -53,14 +53,13 @@ class FlowStateRepository:
         async with self._database.transaction() as conn:
             if ended:
                 await conn.execute(sa.delete(flow_states).where(flow_states.c.key.in_(ended)))
-            if kept:
+            if kept:  # one statement with many parameter sets: compiled once, whatever the batch size
                 now = utcnow()
-                insert = self._database.insert(flow_states).values([row | {"updated_at": now} for row in kept])
+                insert = self._database.insert(flow_states)
                 excluded = insert.excluded
-                await conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=[flow_states.c.key],
-                        set_={"state": excluded.state, "data": excluded.data, "updated_at": excluded.updated_at},
-                    )
+                upsert = insert.on_conflict_do_update(
+                    index_elements=[flow_states.c.key],
+                    set_={"state": excluded.state, "data": excluded.data, "updated_at": excluded.updated_at},
                 )
+                await conn.execute(upsert, [row | {"updated_at": now} for row in kept])
         return [None] * len(changes)

@@ -132,24 +132,28 @@ class SubscriberRepository:
         now = utcnow()
         people = {r.chat_id: r.language for r in requests}
         rows = {(r.chat_id, d) for r in requests for d in r.district_ids}
-        new_subscribers = self._db.insert(subscribers).values(
-            [
-                {"chat_id": c, "language": lang, "kind": SubscriberKind.RESIDENT.value, "created_at": now,
-                 "updated_at": now}
-                for c, lang in people.items()
-            ]
-        )  # fmt: skip
+        # Each INSERT is one statement with many parameter sets (compiled once, whatever the batch size).
+        new_subscribers = [
+            {
+                "chat_id": c,
+                "language": lang,
+                "kind": SubscriberKind.RESIDENT.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for c, lang in people.items()
+        ]
         added: set[tuple[int, str]] = set()
         async with self._db.transaction() as conn:
-            await conn.execute(new_subscribers.on_conflict_do_nothing())
+            await conn.execute(self._db.insert(subscribers).on_conflict_do_nothing(), new_subscribers)
             if rows:
                 new_rows = (
                     self._db.insert(subscriptions)
-                    .values([{"chat_id": c, "district_id": d, "created_at": now} for c, d in sorted(rows)])
                     .on_conflict_do_nothing()
                     .returning(subscriptions.c.chat_id, subscriptions.c.district_id)
                 )
-                added = {(row[0], row[1]) for row in await conn.execute(new_rows)}
+                params = [{"chat_id": c, "district_id": d, "created_at": now} for c, d in sorted(rows)]
+                added = {(row[0], row[1]) for row in await conn.execute(new_rows, params)}
             # asking to subscribe again also undoes "blocked the bot": they are reachable once more
             await conn.execute(
                 subscribers.update()

@@ -3,6 +3,7 @@ pickers, language, /forgetme and the acknowledgement button under a campaign rem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 
 from aiogram.filters.callback_data import CallbackData
@@ -60,6 +61,13 @@ def district_grid(districts: Iterable[Button], *after: Button) -> InlineKeyboard
 
 
 def kind_keyboard(l10n: Texts) -> InlineKeyboardMarkup:
+    return _kind_keyboard(l10n.translator, l10n.language)
+
+
+@functools.cache
+def _kind_keyboard(translator: Translator, language: Language) -> InlineKeyboardMarkup:
+    # The same for everyone of a language, and every newcomer's /start shows it: built once.
+    l10n = Texts(translator, language)
     return keyboard((l10n.plain(f"kind-{kind.value}"), KindChoice(kind=kind)) for kind in SubscriberKind)
 
 
