@@ -34,6 +34,7 @@ from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.factory import create_bot, create_dispatcher
+from alertbot.telegram.flows import FlowStates
 from alertbot.telegram.keyboards.common import campaign_ack_keyboard
 from alertbot.telegram.middlewares import InFlightUpdates
 from alertbot.telegram.reporter import ProgressReporter
@@ -156,6 +157,7 @@ async def build_application(config: AppConfig) -> Application:
     services = await build_services(config)
     bot = create_bot(config)
     dispatcher = create_dispatcher(services)
+    await remember_people(services, dispatcher)
     translator = services.translator
 
     def ack_button(broadcast: Broadcast, language: str) -> InlineKeyboardMarkup | None:
@@ -221,6 +223,16 @@ async def build_application(config: AppConfig) -> Application:
     dispatcher.shutdown.handlers.insert(0, dispatcher.shutdown.handlers.pop())
     dispatcher.shutdown.register(application.stop_background)
     return application
+
+
+async def remember_people(services: Services, dispatcher: Dispatcher) -> None:
+    """Where this process is the only writer: every language and flow in memory when they fit, so that an
+    update (a newcomer's too) costs no read. Otherwise they are read as people come, and remembered."""
+    languages = await services.subscriptions.remember_all()
+    storage = dispatcher.fsm.storage
+    flows = await storage.remember_all() if isinstance(storage, FlowStates) else None
+    if languages is not None or flows is not None:
+        log.info("remembered %s languages and %s chat flows", languages, flows)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Iterable
+from typing import cast
 
 from alertbot.core.domain import BUSINESS_NAME_MAX, BusinessCategory, Language, Subscriber, SubscriberKind
 from alertbot.core.errors import InvalidBusinessNameError, UnknownDistrictError
 from alertbot.core.quiet import QuietHours
+from alertbot.core.remembered import Remembered
 from alertbot.services.districts import DistrictDirectory
 from alertbot.storage.batching import GroupCommit
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
 
 LANGUAGE_CACHE_SIZE = 100_000
-
-
-class LanguageCache(OrderedDict[int, Language | None]):
-    """A bounded map chat id -> stored language; the oldest entries go first when it is full."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self._size = size
-
-    def __setitem__(self, key: int, value: Language | None) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self._size:
-            self.popitem(last=False)
+_UNKNOWN = object()  # not remembered: the database must say
 
 
 class SubscriptionService:
@@ -39,14 +27,15 @@ class SubscriptionService:
         self._repo = repository
         self.districts = districts
         # Every update needs the person's language. When this process is its only writer (one instance),
-        # it keeps a cache that its own writes keep true (None: nothing stored, use Telegram's language).
+        # it keeps a cache that its own writes keep true (None: nothing stored, use Telegram's language),
+        # loaded whole at start when it fits (`remember_all`), so a newcomer costs no read either.
         # Instances sharing a database (with Redis) do not: another one may change it at any moment.
-        self._languages = LanguageCache(LANGUAGE_CACHE_SIZE if only_writer else 0)
+        self._languages: Remembered[int, Language | None] = Remembered(LANGUAGE_CACHE_SIZE if only_writer else 0)
         self._subscribe_batches = GroupCommit(repository.add_districts)
 
     async def get(self, chat_id: int) -> Subscriber | None:
         """The subscriber, with districts in the configured order (as the picker shows them)."""
-        if chat_id in self._languages and self._languages[chat_id] is None:
+        if self._remembered_language(chat_id) is None:
             return None  # known to have nothing stored (a newcomer's /start, after the language lookup)
         subscriber = await self._repo.get(chat_id)
         if subscriber is None:
@@ -54,9 +43,25 @@ class SubscriptionService:
         ordered = tuple(d for d in self.districts.ids if d in subscriber.districts)
         return dataclasses.replace(subscriber, districts=ordered)
 
-    async def stored_language(self, chat_id: int) -> Language | None:
+    async def remember_all(self) -> int | None:
+        """Load every stored language when they fit in the cache (the only writer); how many, else None."""
+        if self._languages.size <= 0:
+            return None
+        languages = await self._repo.languages(limit=self._languages.size)
+        if languages is None or not self._languages.load(dict(languages)):
+            return None
+        return len(languages)
+
+    def _remembered_language(self, chat_id: int) -> Language | object | None:
+        """The cached language, None if nothing is stored, or _UNKNOWN."""
         if chat_id in self._languages:
             return self._languages[chat_id]
+        return None if self._languages.complete else _UNKNOWN
+
+    async def stored_language(self, chat_id: int) -> Language | None:
+        remembered = self._remembered_language(chat_id)
+        if remembered is not _UNKNOWN:
+            return cast(Language | None, remembered)
         language = await self._repo.language_of(chat_id)
         self._languages[chat_id] = language
         return language
@@ -102,7 +107,8 @@ class SubscriptionService:
         """Add districts (validated); returns the newly added ids."""
         ids = tuple(self._check(district_ids))
         added = await self._subscribe_batches.submit(DistrictRequest(chat_id, language, ids))
-        self._languages.pop(chat_id, None)  # the subscriber may be new: read its language afresh
+        if self._remembered_language(chat_id) is None:
+            self._languages[chat_id] = language  # they were new: stored with this language (else theirs stays)
         return added
 
     async def unsubscribe(self, chat_id: int, district_ids: Iterable[str] | None) -> list[str]:

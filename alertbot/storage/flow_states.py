@@ -45,6 +45,16 @@ class FlowStateRepository:
             ).first()
         return NO_FLOW if row is None else Flow(row.state, row.data)
 
+    async def all(self, limit: int) -> dict[str, Flow] | None:
+        """Every stored flow by key, or None when there are more than *limit*."""
+        async with self._database.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(flow_states.c.key, flow_states.c.state, flow_states.c.data).limit(limit + 1)
+                )
+            ).all()
+        return None if len(rows) > limit else {row.key: Flow(row.state, row.data) for row in rows}
+
     async def write(self, changes: Sequence[tuple[str, Flow]]) -> list[None]:
         """Store each flow under its key, in one transaction: an ended flow's row is deleted."""
         final = dict(changes)  # the last change of a key wins, as it would one by one

@@ -64,6 +64,12 @@ class SubscriberRepository:
             value = await conn.scalar(sa.select(subscribers.c.language).where(subscribers.c.chat_id == chat_id))
         return cast(Language | None, value)
 
+    async def languages(self, limit: int) -> list[tuple[int, Language]] | None:
+        """Every subscriber's language, or None when there are more than *limit* subscribers."""
+        async with self._db.connect() as conn:
+            rows = (await conn.execute(sa.select(subscribers.c.chat_id, subscribers.c.language).limit(limit + 1))).all()
+        return None if len(rows) > limit else [(row[0], cast(Language, row[1])) for row in rows]
+
     async def upsert_profile(
         self,
         chat_id: int,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,9 +29,10 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from alertbot.config import AppConfig
+from alertbot.core.remembered import Remembered
 from alertbot.storage.batching import GroupCommit
 from alertbot.storage.database import Database
-from alertbot.storage.flow_states import NO_DATA, Flow, FlowStateRepository
+from alertbot.storage.flow_states import NO_DATA, NO_FLOW, Flow, FlowStateRepository
 
 REDIS_CONNECTIONS = 64
 REMEMBERED = 20_000  # flows kept in memory by FlowStates(remember=True)
@@ -49,8 +49,17 @@ class FlowStates(BaseStorage):
     def __init__(self, database: Database, *, remember: bool = False) -> None:
         self._repository = FlowStateRepository(database)
         self._keys = DefaultKeyBuilder(with_destiny=True, with_bot_id=True, with_business_connection_id=True)
-        self._remembered: OrderedDict[str, Flow] | None = OrderedDict() if remember else None
+        self._remembered: Remembered[str, Flow] = Remembered(REMEMBERED if remember else 0)
         self._writes = GroupCommit(self._repository.write)
+
+    async def remember_all(self) -> int | None:
+        """With `remember`: load every stored flow when they fit, so that no update reads one; how many, else None."""
+        if self._remembered.size <= 0:
+            return None
+        flows = await self._repository.all(limit=self._remembered.size)
+        if flows is None or not self._remembered.load(flows):
+            return None
+        return len(flows)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = state.state if isinstance(state, State) else state
@@ -73,31 +82,29 @@ class FlowStates(BaseStorage):
         """The database belongs to the application, which closes it."""
 
     async def _flow(self, key: str) -> Flow:
-        if self._remembered is not None and key in self._remembered:
+        if key in self._remembered:
             self._remembered.move_to_end(key)
             return self._remembered[key]
+        if self._remembered.complete:
+            return NO_FLOW
         flow = await self._repository.get(key)
-        self._remember(key, flow)
+        self._remembered[key] = flow
         return flow
 
     async def _change(self, key: str, flow: Flow) -> None:
-        if self._remembered is not None and self._remembered.get(key) == flow:
+        if self._remembered.get(key, NO_FLOW if self._remembered.complete else None) == flow:
             return  # already stored so
         try:
             await self._writes.submit((key, flow))
         except BaseException:
-            if self._remembered is not None:
-                self._remembered.pop(key, None)  # not known to be stored: read again next time
+            # not known to be stored: read again next time (and a miss no longer means "no flow")
+            self._remembered.pop(key, None)
+            self._remembered.complete = False
             raise
-        self._remember(key, flow)
-
-    def _remember(self, key: str, flow: Flow) -> None:
-        if self._remembered is None:
-            return
-        self._remembered[key] = flow
-        self._remembered.move_to_end(key)
-        while len(self._remembered) > REMEMBERED:
-            self._remembered.popitem(last=False)
+        if flow.ended and self._remembered.complete:
+            self._remembered.pop(key, None)  # complete: absent means no flow
+        else:
+            self._remembered[key] = flow
 
 
 class Buckets(Protocol):
