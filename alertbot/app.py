@@ -181,6 +181,7 @@ async def build_application(config: AppConfig) -> Application:
         services.translator,
     )
     services.broadcasts.on_withdrawn(outbox.withdrawn)
+    outbox.on_chat_moved(services.subscriptions.chat_moved)
     for service in (services.alerts, services.campaigns):
         service.on_queued(outbox.wake)
         service.on_queued(reporter.wake)

@@ -116,15 +116,28 @@ def make_config(api: FakeBotAPI, db_path: Path | str, **sections: dict[str, Any]
     return AppConfig.model_validate(data)
 
 
+_running: dict[int, Application] = {}  # by id() of their Database: the bots the seeding helpers keep informed
+
+
+async def _seeded(database: Database) -> None:
+    """The seeding helpers write subscribers behind a running bot's back, as nothing in the product does (the
+    bot is their only writer and remembers them): the bot reloads what it remembers, as it does at start."""
+    application = _running.get(id(database))
+    if application is not None:
+        await application.services.subscriptions.remember_all()
+
+
 @contextlib.asynccontextmanager
 async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
     """Build the application and take updates (polling or webhook) in the background until the block ends."""
     application = await build_application(config)
     polling = asyncio.create_task(application.run(handle_signals=False))
+    _running[id(application.database)] = application
     try:
         await asyncio.wait_for(application.started.wait(), timeout=10)
         yield application
     finally:
+        _running.pop(id(application.database), None)
         await application.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(polling, timeout=10)
@@ -286,6 +299,7 @@ async def seed_residents(
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
         await repository.add_districts([DistrictRequest(c, language, districts) for c in chunk])  # type: ignore[arg-type]
+    await _seeded(database)
 
 
 async def seed_business(
@@ -297,6 +311,7 @@ async def seed_business(
         business_name=f"Business {chat_id}",
     )  # fmt: skip
     await repository.add_districts([DistrictRequest(chat_id, language, districts)])  # type: ignore[arg-type]
+    await _seeded(database)
 
 
 async def delivery_rows(database: Database, broadcast_id: int) -> list[Any]:

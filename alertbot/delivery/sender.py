@@ -103,10 +103,15 @@ class OutboxSender:
         self.recent_sends: collections.deque[float] = collections.deque(maxlen=RATE_WINDOW * 1000)
         """time.monotonic() of the latest sends Telegram accepted (for the send-rate metric)."""
         self.failed_by_reason: collections.Counter[str] = collections.Counter()  # final outcomes, for metrics
+        self._chat_moved: list[Callable[[int, int], None]] = []
 
     def wake(self, *_: object) -> None:
         """New deliveries were queued: claim now instead of at the next poll."""
         self._wake.set()
+
+    def on_chat_moved(self, callback: Callable[[int, int], None]) -> None:
+        """Call `callback(old, new)` once a group's move to its supergroup id is recorded."""
+        self._chat_moved.append(callback)
 
     def withdrawn(self, _broadcast_id: int) -> None:
         """A broadcast was withdrawn in this process: look again before the very next send."""
@@ -365,8 +370,15 @@ class OutboxSender:
             kept = await self._record_one_by_one(batch)
             self._outcomes[:0] = kept
             return not kept
+        self._recorded(batch)
         self.recorder_health.ok()
         return True
+
+    def _recorded(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.new_chat_id is not None and outcome.chat_id is not None:
+                for callback in self._chat_moved:
+                    callback(outcome.chat_id, outcome.new_chat_id)
 
     async def _record_one_by_one(self, batch: list[Outcome]) -> list[Outcome]:
         """After a failed batch: one bad row must not hold the others. Returns the rows not recorded."""
@@ -374,6 +386,7 @@ class OutboxSender:
         for index, outcome in enumerate(batch):
             try:
                 await self._repo.record([outcome])
+                self._recorded([outcome])
             except Exception as error:
                 if index == 0:  # the first row alone fails too: the database is the problem, not a row
                     return batch

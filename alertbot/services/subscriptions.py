@@ -30,7 +30,9 @@ class SubscriptionService:
         # it keeps a cache that its own writes keep true (None: nothing stored, use Telegram's language),
         # loaded whole at start when it fits (`remember_all`), so a newcomer costs no read either.
         # Instances sharing a database (with Redis) do not: another one may change it at any moment.
-        self._languages: Remembered[int, Language | None] = Remembered(LANGUAGE_CACHE_SIZE if only_writer else 0)
+        self._languages: Remembered[int, Language | object | None] = Remembered(
+            LANGUAGE_CACHE_SIZE if only_writer else 0
+        )  # values: a language, None (nothing stored) or _UNKNOWN (look it up)
         self._subscribe_batches = GroupCommit(repository.add_districts)
 
     async def get(self, chat_id: int) -> Subscriber | None:
@@ -44,11 +46,14 @@ class SubscriptionService:
         return dataclasses.replace(subscriber, districts=ordered)
 
     async def remember_all(self) -> int | None:
-        """Load every stored language when they fit in the cache (the only writer); how many, else None."""
+        """(Re)load the cache from the database (the only writer): every stored language when they fit, how
+        many; else None and the cache starts empty, filled as people come."""
         if self._languages.size <= 0:
             return None
         languages = await self._repo.languages(limit=self._languages.size)
         if languages is None or not self._languages.load(dict(languages)):
+            self._languages.clear()
+            self._languages.complete = False
             return None
         return len(languages)
 
@@ -57,6 +62,10 @@ class SubscriptionService:
         if chat_id in self._languages:
             return self._languages[chat_id]
         return None if self._languages.complete else _UNKNOWN
+
+    def chat_moved(self, old: int, new: int) -> None:
+        """The sender recorded a group's move to its supergroup id: what each id has stored is looked up again."""
+        self._languages[old] = self._languages[new] = _UNKNOWN
 
     async def stored_language(self, chat_id: int) -> Language | None:
         remembered = self._remembered_language(chat_id)

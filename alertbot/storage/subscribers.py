@@ -67,8 +67,10 @@ class SubscriberRepository:
     async def languages(self, limit: int) -> list[tuple[int, Language]] | None:
         """Every subscriber's language, or None when there are more than *limit* subscribers."""
         async with self._db.connect() as conn:
-            rows = (await conn.execute(sa.select(subscribers.c.chat_id, subscribers.c.language).limit(limit + 1))).all()
-        return None if len(rows) > limit else [(row[0], cast(Language, row[1])) for row in rows]
+            if (await conn.scalar(sa.select(sa.func.count()).select_from(subscribers)) or 0) > limit:
+                return None
+            rows = await conn.execute(sa.select(subscribers.c.chat_id, subscribers.c.language))
+            return [(row[0], cast(Language, row[1])) for row in rows]
 
     async def upsert_profile(
         self,

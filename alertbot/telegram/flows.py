@@ -43,7 +43,9 @@ class FlowStates(BaseStorage):
 
     With `remember`, the flows this process read or wrote are kept in memory too (the latest `REMEMBERED`
     keys), so an update costs no read: right where this process is the only one taking updates, as with a
-    SQLite file. Without it every read goes to the database. Nothing is remembered before it is stored.
+    SQLite file. `remember_all` loads every stored flow at start when they fit; while memory holds them all,
+    a person it does not know has no flow, and their update reads nothing either. Without `remember` every
+    read goes to the database. Nothing is remembered before it is stored.
     """
 
     def __init__(self, database: Database, *, remember: bool = False) -> None:

@@ -137,3 +137,37 @@ async def test_redis_buckets_are_shared_by_instances() -> None:
         finally:
             await one.aclose()
             await two.aclose()
+
+
+async def test_flows_remembered_at_start_answer_every_read_until_memory_overflows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'flows.db'}")
+    await database.upgrade()
+    keys = [StorageKey(bot_id=1, chat_id=chat, user_id=chat) for chat in range(1, 6)]
+    try:
+        before = FlowStates(database)
+        await before.set_state(keys[0], Steps.district)
+        await before.set_data(keys[1], {"category": "restaurant"})
+        monkeypatch.setattr("alertbot.telegram.flows.REMEMBERED", 3)
+        flows = FlowStates(database, remember=True)
+        assert await flows.remember_all() == 2
+        statements = Statements(database)
+        assert await flows.get_state(keys[0]) == "Steps:district"
+        assert await flows.get_data(keys[1]) == {"category": "restaurant"}
+        assert await flows.get_state(keys[2]) is None and await flows.get_data(keys[3]) == {}
+        assert statements.of("SELECT") == [], "all stored flows are in memory: an unknown person has none"
+        await FSMContext(flows, keys[0]).clear()
+        assert await flows.get_state(keys[0]) is None
+        await flows.set_state(keys[2], Steps.district)
+        await flows.set_state(keys[3], Steps.district)
+        await flows.set_state(keys[4], Steps.district)  # a fourth flow: the oldest leaves memory
+        del statements.seen[:]
+        assert await flows.get_state(StorageKey(bot_id=1, chat_id=9, user_id=9)) is None
+        assert statements.of("SELECT") == ["SELECT"], "memory no longer holds every flow: a miss is read"
+        assert await flows.get_data(keys[1]) == {"category": "restaurant"}, "the one that left is read back"
+        assert await FlowStates(database).get_state(keys[3]) == "Steps:district"
+        monkeypatch.setattr("alertbot.telegram.flows.REMEMBERED", 1)
+        assert await FlowStates(database, remember=True).remember_all() is None, "too many to hold: none loaded"
+    finally:
+        await database.close()
