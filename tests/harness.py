@@ -355,10 +355,16 @@ class Statements:
 
     def __init__(self, database: Database) -> None:
         self.seen: list[str] = []
+        self.texts: list[str] = []
         event.listen(database.engine.sync_engine, "before_cursor_execute", self._record)
 
     def _record(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.seen.append(statement.split(None, 1)[0].upper())
+        self.texts.append(statement)
 
     def of(self, *kinds: str) -> list[str]:
         return [kind for kind in self.seen if kind in kinds]
+
+    def on(self, table: str) -> list[str]:
+        """The statements naming *table*."""
+        return [text for text in self.texts if re.search(rf"\b{table}\b", text)]

@@ -66,7 +66,8 @@ class FlowStates(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = state.state if isinstance(state, State) else state
         stored = self._keys.build(key)
-        await self._change(stored, (await self._flow(stored))._replace(state=name))
+        current = await self._flow(stored)
+        await self._change(stored, current, current._replace(state=name))
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._flow(self._keys.build(key))).state
@@ -74,7 +75,8 @@ class FlowStates(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         stored = self._keys.build(key)
         text = json.dumps(dict(data), ensure_ascii=False, separators=(",", ":")) if data else NO_DATA
-        await self._change(stored, (await self._flow(stored))._replace(data=text))
+        current = await self._flow(stored)
+        await self._change(stored, current, current._replace(data=text))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((await self._flow(self._keys.build(key))).data)
@@ -93,9 +95,9 @@ class FlowStates(BaseStorage):
         self._remembered[key] = flow
         return flow
 
-    async def _change(self, key: str, flow: Flow) -> None:
-        if self._remembered.get(key, NO_FLOW if self._remembered.complete else None) == flow:
-            return  # already stored so
+    async def _change(self, key: str, current: Flow, flow: Flow) -> None:
+        if flow == current:
+            return  # already stored so (a clear of no flow, the same step again)
         try:
             await self._writes.submit((key, flow))
         except BaseException:

@@ -4,10 +4,10 @@ from aiogram.fsm.state import State, StatesGroup
 
 
 class Onboarding(StatesGroup):
-    kind = State()
-    category = State()
+    """A business typing its name: the one onboarding step that reads text (the other steps are buttons,
+    which carry what they need, so choosing a kind or a category starts no flow and writes nothing)."""
+
     business_name = State()
-    districts = State()
 
 
 class AlertCompose(StatesGroup):

@@ -10,7 +10,7 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory, SubscriberKind
 from tests.botapi import FakeBotAPI
-from tests.harness import Person, fresh_postgres, make_config, running_bot
+from tests.harness import Person, Statements, fresh_postgres, make_config, running_bot
 
 MakePerson = Callable[..., Person]
 
@@ -41,6 +41,20 @@ async def test_resident_onboarding_with_buttons(bot: Application, person: MakePe
     assert stored.kind is SubscriberKind.RESIDENT
     assert set(stored.districts) == {"heping", "tiexi"}
     assert stored.language == "en"
+
+
+async def test_a_residents_onboarding_starts_no_chat_flow(bot: Application, person: MakePerson) -> None:
+    # Buttons carry what they need: /start, the kind and the districts write no flow state (in a surge of
+    # newcomers that was a write transaction per /start and another per /subscribe that ended it).
+    statements = Statements(bot.database)
+    lena = person(511, "en")
+    welcome = await lena.say("/start")
+    await lena.tap(welcome, "🏠 Resident")
+    await lena.tap(lena.current(welcome), "Heping")
+    await lena.say("/subscribe tiexi")
+    assert [text for text in statements.on("flow_states") if not text.lstrip().upper().startswith("SELECT")] == []
+    stored = await subscribers_of(bot, 511)
+    assert stored is not None and set(stored.districts) == {"heping", "tiexi"}
 
 
 async def test_business_onboarding_in_chinese(bot: Application, person: MakePerson) -> None:

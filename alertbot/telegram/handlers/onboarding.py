@@ -47,7 +47,7 @@ async def _welcome(message: Message, state: FSMContext, l10n: Texts, subscriptio
         text = l10n("welcome-back") + "\n\n" + profile_text(l10n, subscriptions.districts, subscriber)
         await message.answer(text)
         return
-    await state.set_state(Onboarding.kind)
+    # The kind buttons work in any state: no flow starts until a business is asked to type its name.
     await message.answer(l10n("welcome"), reply_markup=kind_keyboard(l10n))
 
 
@@ -58,8 +58,10 @@ async def _ask_districts(
     subscriber: Subscriber,
     districts: DistrictDirectory,
 ) -> None:
-    """The last step: the district picker, shown by `show` (the tapped message's edit_text, or answer)."""
-    await state.set_state(Onboarding.districts)
+    """The last step: the district picker, shown by `show` (the tapped message's edit_text, or answer).
+
+    The flow (a business's name step) ends here: the picker's buttons carry their mode, text is text again."""
+    await state.clear()
     await show(
         l10n("choose-districts"),
         reply_markup=district_picker(l10n, districts, subscriber.districts, PickerMode.ONBOARDING),
@@ -75,7 +77,6 @@ async def choose_kind(
 ) -> None:
     message = tapped_message(query)
     if callback_data.kind is SubscriberKind.BUSINESS:
-        await state.set_state(Onboarding.category)
         await message.edit_text(l10n("choose-category"), reply_markup=category_keyboard(l10n))
         return
     subscriber = await subscriptions.register_resident(message.chat.id, l10n.language)
