@@ -386,12 +386,13 @@ class OutboxSender:
         for index, outcome in enumerate(batch):
             try:
                 await self._repo.record([outcome])
-                self._recorded([outcome])
             except Exception as error:
                 if index == 0:  # the first row alone fails too: the database is the problem, not a row
                     return batch
                 log.error("could not record the outcome of delivery %s: %s", outcome.delivery_id, scrub(error))
                 kept.append(outcome)
+            else:
+                self._recorded([outcome])
         return kept
 
     async def _sleep(self, seconds: float) -> None:
