@@ -166,7 +166,7 @@ async def build_application(config: AppConfig) -> Application:
         return campaign_ack_keyboard(translator, "zh" if language == "zh" else "en", broadcast.occurrence_id)
 
     # one pace for every request the bot makes to its token (see alertbot.delivery.pacing)
-    pacer = Pacer(config.dispatch.rate)
+    pacer = Pacer(config.dispatch.rate, config.dispatch.paid_rate if config.dispatch.pays else None)
     bot.session.middleware(PacedRequests(pacer))
     dispatcher.update.outer_middleware(MarkReplies())
     in_flight = InFlightUpdates()

@@ -231,11 +231,23 @@ class AlertsConfig(Section):
     """Chats that receive exercises, besides the officials themselves."""
 
 
+FREE_RATE = 30.0
+"""Messages/s Telegram lets a bot send without paying."""
+PAID_RATE_MAX = 1000.0
+"""Messages/s with `allow_paid_broadcast` (each above the free limit costs Stars)."""
+
+
 class DispatchConfig(Section):
-    rate: Annotated[float, Field(gt=0, le=1000)] = 30.0
-    """Messages per second for the whole bot token."""
+    rate: Annotated[float, Field(gt=0, le=FREE_RATE)] = FREE_RATE
+    """Messages per second for the whole bot token, at Telegram's free limit or below."""
+    paid_for: list[Severity] = []
+    """Warnings of these severities are sent with allow_paid_broadcast (Telegram Stars) at `paid_rate`."""
+    paid_rate: Annotated[float, Field(gt=FREE_RATE, le=PAID_RATE_MAX)] = PAID_RATE_MAX
+    """Messages per second for the paid severities (Telegram allows up to 1000)."""
+    paid_price_stars: Annotated[float, Field(ge=0)] = 0.1
+    """Telegram's price per message sent above the free limit, for the preview's estimate."""
     paid_broadcast: bool = False
-    """Send with allow_paid_broadcast (Telegram Stars) so rate may go above 30, up to 1000."""
+    """The old way of saying: every message is paid (every severity and reminders)."""
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
     """Tries per message on server errors and timeouts before it is marked failed."""
     send_timeout: WholeSeconds = timedelta(seconds=10)
@@ -247,11 +259,49 @@ class DispatchConfig(Section):
     lease_ttl: WholeSeconds = timedelta(seconds=15)
     """How long the dispatcher lease lasts without renewal (another instance takes over after it)."""
 
-    @model_validator(mode="after")
-    def _paid_for_speed(self) -> DispatchConfig:
-        if self.rate > 30 and not self.paid_broadcast:
-            raise ValueError("rate: above 30 messages/s needs paid_broadcast = true (Telegram's free limit)")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _old_paid_broadcast(cls, data: object) -> object:
+        """`paid_broadcast = true` with `rate` above 30 (the old settings): that rate is the paid pace."""
+        if not isinstance(data, dict):
+            return data
+        rate = data.get("rate")
+        if isinstance(rate, int | float) and rate > FREE_RATE:
+            if data.get("paid_broadcast") is not True:
+                raise ValueError(
+                    f"rate: Telegram's free limit is {FREE_RATE:g} messages/s; for faster warnings list their "
+                    'severities in paid_for (e.g. paid_for = ["extreme"]) and set paid_rate'
+                )
+            data = {**data, "rate": FREE_RATE, "paid_rate": rate}
+        return data
+
+    @field_validator("paid_for")
+    @classmethod
+    def _once_each(cls, value: list[Severity]) -> list[Severity]:
+        return list(dict.fromkeys(value))
+
+    @property
+    def pays(self) -> bool:
+        """Is anything sent with allow_paid_broadcast?"""
+        return self.paid_broadcast or bool(self.paid_for)
+
+    def is_paid(self, severity: Severity | None) -> bool:
+        """Are messages of this severity (None: reminders) sent with allow_paid_broadcast?"""
+        return self.paid_broadcast or (severity is not None and severity in self.paid_for)
+
+    def rate_for(self, severity: Severity | None) -> float:
+        """The pace of bulk messages of this severity."""
+        return self.paid_rate if self.is_paid(severity) else self.rate
+
+    @property
+    def top_rate(self) -> float:
+        """The fastest pace the sender must keep up with."""
+        return self.paid_rate if self.pays else self.rate
+
+    def charged(self, messages: int) -> int:
+        """About how many of `messages` sent at `paid_rate` go above the free limit (what Telegram bills)."""
+        seconds = messages / self.paid_rate
+        return max(0, messages - int(FREE_RATE * seconds))
 
 
 class SeasonWindow(Section):

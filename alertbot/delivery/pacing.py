@@ -3,8 +3,9 @@
 Telegram limits a token, not a process or a broadcast: about 30 messages/s (1000/s with paid
 broadcasts), about 1/s per private chat and 20/min per group. A 429 pauses everyone for retry_after.
 
-`Pacer` is a token bucket with two queues: urgent requests (officials' progress messages, their edits,
-approval requests and reports) get the next slot before bulk deliveries. `PacedRequests` is an aiogram
+`Pacer` holds a token bucket per pace (free, and paid for the severities sent with `allow_paid_broadcast`), each
+with two queues: urgent requests (officials' progress messages, their edits, approval requests and reports) get
+the next slot before bulk deliveries. `PacedRequests` is an aiogram
 session middleware, so no request can bypass the pacer by accident; the outbox sender takes its slots
 (and the window) itself, to keep its sends in priority order, and marks its requests as paced. A reply to a person
 whose update is being handled is not bulk traffic: it is sent at once.
@@ -47,33 +48,68 @@ paced: contextvars.ContextVar[bool] = contextvars.ContextVar("alertbot_paced", d
 """Set by the outbox sender around a send for which it already took a slot and passed `Pacer.depart`."""
 
 
-class Pacer:
-    """A token bucket for the token's messages, served urgent-first.
+class _Bucket:
+    """One pace: a token bucket, its waiters (a heap, urgent first) and the departures of its last window."""
 
-    It refills at `rate` x HEADROOM per second and holds the rest of the limit as burst
-    (half of `rate` x (1 - HEADROOM), at least one and a half), so a sender that fell behind for a moment catches
-    up; and (`depart`, at the moment each request really leaves) no WINDOW_SECONDS hold more than `rate`
-    of them, so no one-second window at Telegram holds more than `rate` messages, even with some jitter.
-    """
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
         self.rate = rate
         self.interval = 1.0 / (rate * HEADROOM)
         # At most burst + rate x HEADROOM sends fit in any second: 1.5 + 29.4 < 31 at 30/s, and 10 + 980 at
         # 1000/s. The fraction above one token lets a send that was late by up to half a slot be made up.
         self.burst = max(1.5, float(int(rate * (1 - HEADROOM) / 2)))
+        self.tokens = self.burst
+        self.refilled = clock()
+        self.waiting: list[tuple[int, int]] = []  # (priority, arrival): a heap; its head takes the next slot
+        self.window_cap = max(1, int(rate))
+        self.departures: collections.deque[float] = collections.deque(maxlen=self.window_cap)
+
+    def window_full(self, now: float) -> float:
+        """0.0 if another request may leave now; else how long until the oldest of the window leaves it."""
+        if len(self.departures) < self.window_cap:
+            return 0.0
+        return max(0.0, WINDOW_SECONDS - (now - self.departures[0]))
+
+
+class Pacer:
+    """The token's pace: a free bucket at `rate` and, for paid broadcasts, a paid one at `paid_rate`.
+
+    Each bucket refills at its rate x HEADROOM per second and holds the rest of its limit as burst
+    (half of rate x (1 - HEADROOM), at least one and a half), so a sender that fell behind for a moment catches
+    up; and (`depart`, at the moment each request really leaves) no WINDOW_SECONDS hold more than `rate`
+    free requests, nor more than `paid_rate` requests of both kinds, so no one-second window at Telegram holds
+    more than its limit, even with some jitter. Both buckets share the 429 pause and the per-chat spacing:
+    Telegram counts a chat's messages and pauses a token whichever way they were sent.
+    """
+
+    def __init__(
+        self, rate: float, paid_rate: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._clock = clock
-        self._tokens = self.burst
-        self._refilled = clock()
+        self._free = _Bucket(rate, clock)
+        self._paid = _Bucket(paid_rate, clock) if paid_rate else None
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
-        self._waiting: list[tuple[int, int]] = []  # (priority, arrival): a heap; its head takes the next slot
         self._arrivals = itertools.count()
         self._changed = asyncio.Event()
-        self._window_cap = max(1, int(rate))
-        self._departures: collections.deque[float] = collections.deque(maxlen=self._window_cap)
         self.paused_seconds = 0.0  # total time paused by 429s (for status and metrics)
         self.flood_waits = 0  # 429s received on message requests (for metrics)
+
+    @property
+    def rate(self) -> float:
+        """The free pace (messages/s)."""
+        return self._free.rate
+
+    @property
+    def paid_rate(self) -> float | None:
+        """The paid-broadcast pace, if paid broadcasts are configured."""
+        return self._paid.rate if self._paid else None
+
+    def rate_for(self, paid: bool) -> float:
+        """The pace a bulk send of this kind gets."""
+        return self._bucket(paid).rate
+
+    def _bucket(self, paid: bool) -> _Bucket:
+        return self._paid if paid and self._paid is not None else self._free
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: nobody sends until `seconds` from now (counted in `paused_seconds`)."""
@@ -91,53 +127,60 @@ class Pacer:
     def paused_for(self) -> float:
         return max(0.0, self._paused_until - self._clock())
 
-    async def slot(self, priority: int = BULK) -> None:
-        """Wait for the next send slot of the token (and for any pause to end); urgent callers go first."""
+    async def slot(self, priority: int = BULK, *, paid: bool = False) -> None:
+        """Wait for the next send slot of the bucket (and for any pause to end); urgent callers go first."""
+        bucket = self._bucket(paid)
         entry = (priority, next(self._arrivals))
-        heapq.heappush(self._waiting, entry)
+        heapq.heappush(bucket.waiting, entry)
         self._changed.set()  # an urgent arrival must take the head from a sleeping bulk waiter
         try:
             while True:
                 self._changed.clear()
-                wait = self._wait_for(entry)
+                wait = self._wait_for(bucket, entry)
                 if wait == 0.0:
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
         finally:
-            if entry in self._waiting:
-                self._waiting.remove(entry)
-                heapq.heapify(self._waiting)
+            if entry in bucket.waiting:
+                bucket.waiting.remove(entry)
+                heapq.heapify(bucket.waiting)
             self._changed.set()
 
-    def _wait_for(self, entry: tuple[int, int]) -> float:
+    def _wait_for(self, bucket: _Bucket, entry: tuple[int, int]) -> float:
         """0.0 when `entry` got the slot (and is dequeued); else how long to sleep before looking again."""
         now = self._clock()
         if now < self._paused_until:
-            self._tokens, self._refilled = 0.0, self._paused_until  # no burst right after a pause
+            bucket.tokens, bucket.refilled = 0.0, self._paused_until  # no burst right after a pause
             return self._paused_until - now + 0.001
-        if self._waiting[0] != entry:
+        if bucket.waiting[0] != entry:
             return 1.0  # not our turn; woken when the head changes
-        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._refilled) / self.interval)
-        self._refilled = max(self._refilled, now)
-        if self._tokens < 1.0:
-            return (1.0 - self._tokens) * self.interval
-        self._tokens -= 1.0
-        heapq.heappop(self._waiting)
+        bucket.tokens = min(bucket.burst, bucket.tokens + max(0.0, now - bucket.refilled) / bucket.interval)
+        bucket.refilled = max(bucket.refilled, now)
+        if bucket.tokens < 1.0:
+            return (1.0 - bucket.tokens) * bucket.interval
+        bucket.tokens -= 1.0
+        heapq.heappop(bucket.waiting)
         return 0.0
 
-    async def depart(self) -> None:
-        """Called at the moment a paced request leaves: waits while `rate` requests left in the last window.
+    async def depart(self, *, paid: bool = False) -> None:
+        """Called at the moment a paced request leaves: waits while its window is full.
 
-        The bucket spaces requests when they are granted a slot; this counts them when they really go,
-        so a request that started late (a busy event loop) cannot bunch up with the next ones.
+        The buckets space requests when they are granted a slot; this counts them when they really go,
+        so a request that started late (a busy event loop) cannot bunch up with the next ones. A free request
+        must fit the free window; every request (free or paid) must fit the paid window, which holds the token's
+        whole limit when paid broadcasts are on.
         """
+        own = self._bucket(paid)
+        windows = [own] if self._paid is None or own is self._paid else [own, self._paid]
         while True:
             now = self._clock()
-            if len(self._departures) < self._window_cap or now - self._departures[0] >= WINDOW_SECONDS:
-                self._departures.append(now)
+            wait = max(w.window_full(now) for w in windows)
+            if wait <= 0.0:
+                for window in windows:
+                    window.departures.append(now)
                 return
-            await asyncio.sleep(WINDOW_SECONDS - (now - self._departures[0]))
+            await asyncio.sleep(wait)
 
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until this chat may receive another message (0: now)."""

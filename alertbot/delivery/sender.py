@@ -83,8 +83,8 @@ class OutboxSender:
         self._config = config
         self.pacer = pacer
         self._secrets = tuple(s for s in secrets if s)
-        self._batch = max(1, int(config.rate * 0.2))
-        self.in_flight_limit = max(4, min(200, int(config.rate / 4)))
+        self._batch = max(1, int(config.top_rate * 0.2))
+        self.in_flight_limit = max(4, min(200, int(config.top_rate / 4)))
         self._in_flight = asyncio.Semaphore(self.in_flight_limit)
         self.max_unrecorded = 2 * self._batch + self.in_flight_limit
         self._claim_ttl = config.send_timeout + CLAIM_MARGIN
@@ -212,7 +212,7 @@ class OutboxSender:
                     continue
                 broadcast = await self._broadcast(delivery.broadcast_id)
                 await self._in_flight.acquire()
-                if not await self._until_stopped(self._departure()):
+                if not await self._until_stopped(self._departure(self._paid(broadcast))):
                     self._in_flight.release()
                     break
                 # the wait may have been long (a 429 pause) or a withdrawal announced meanwhile: look again
@@ -242,10 +242,14 @@ class OutboxSender:
     def _give_back(self, unsent: list[Claimed]) -> None:
         self._outcomes.extend(self._outcome(d, DeliveryState.PENDING, count=False) for d in unsent)
 
-    async def _departure(self) -> None:
-        """The token's next bulk slot, then its one-second window: the request leaves right after this."""
-        await self.pacer.slot(BULK)
-        await self.pacer.depart()
+    def _paid(self, broadcast: Broadcast) -> bool:
+        """Sent with allow_paid_broadcast? (`[dispatch] paid_for`; never for an exercise.)"""
+        return not broadcast.exercise and self._config.is_paid(broadcast.severity)
+
+    async def _departure(self, paid: bool) -> None:
+        """The token's next bulk slot of this pace, then its window: the request leaves right after this."""
+        await self.pacer.slot(BULK, paid=paid)
+        await self.pacer.depart(paid=paid)
 
     async def _still_held(self, claimed: list[Claimed], index: int, term: Term) -> bool:
         """Is claimed[index] still ours to send? Looked up for the rest of the batch at most every 0.2 s,
@@ -290,7 +294,7 @@ class OutboxSender:
                 text,
                 reply_markup=self._markup(broadcast, delivery.language),
                 disable_notification=broadcast.silent,
-                allow_paid_broadcast=True if self._config.paid_broadcast else None,
+                allow_paid_broadcast=True if self._paid(broadcast) else None,
                 request_timeout=int(self._config.send_timeout.total_seconds()),
             )
             outcome = self._outcome(delivery, DeliveryState.SENT, message_id=message.message_id)

@@ -23,6 +23,7 @@ from alertbot.services.drafts import AlertDraft
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
 from tests.botapi import ApiError, FakeBotAPI
+from tests.botapi.state import max_in_window
 from tests.bounds import assert_values_fit
 from tests.harness import (
     Person,
@@ -101,6 +102,45 @@ async def test_free_rate_is_sustained_without_flood_errors(api: FakeBotAPI, db_p
     assert api.rate_limited == 0
     assert achieved >= 0.95 * 30, f"{achieved:.1f} msg/s"
     assert all(len(api.messages(c)) == 1 for c in range(1000, 1120))
+
+
+async def test_paid_for_sends_exactly_those_severities_paid_at_the_paid_pace(api: FakeBotAPI, db_path: Path) -> None:
+    """`paid_for = ["extreme"]`: the extreme warning goes with allow_paid_broadcast at `paid_rate`, a severe one
+    sent at the same time at the free 30/s, without it; neither pace takes a 429 from the other."""
+    api.set_rate_limit(global_per_sec=30, per_chat_per_sec=1, group_per_min=20)
+    dispatch = {"rate": 30, "paid_for": ["extreme"], "paid_rate": 300, "progress_interval": "1s"}
+    config = make_config(api, db_path, dispatch=dispatch)
+    paid_chats, free_chats = range(7000, 7600), range(8000, 8090)
+    async with running_bot(config) as bot:
+        await seed_residents(bot.database, paid_chats, ("heping",))
+        await seed_residents(bot.database, free_chats, ("tiexi",))
+        severe = await bot.services.alerts.confirm(OFFICER, gas_leak("tiexi"))
+        request = await bot.services.alerts.confirm(OFFICER, gas_leak("heping", severity=Severity.EXTREME))
+        extreme = await bot.services.alerts.decide(SUPERVISOR, request.broadcast.id, approve=True)
+        await wait_until_done(bot, extreme.id, timeout=30)
+        await wait_until_done(bot, severe.broadcast.id, timeout=30)
+    sends = {p["chat_id"]: p for m, p in api.requests if m == "sendMessage"}
+    assert all(sends[c]["allow_paid_broadcast"] is True for c in paid_chats)
+    assert not any(sends[c].get("allow_paid_broadcast") for c in free_chats)
+    paid_times = sorted(api.messages(c)[0]["sent_at"] for c in paid_chats)
+    paid_pace = (len(paid_times) - 1) / (paid_times[-1] - paid_times[0])
+    free_times = sorted(api.messages(c)[0]["sent_at"] for c in free_chats)
+    free_in_a_second = max_in_window(free_times, 1.0)
+    print(f"paid {paid_pace:.0f} msg/s of 300; free at most {free_in_a_second} in a second; {api.rate_limited} 429s")
+    assert api.rate_limited == 0
+    assert 0.85 * 300 <= paid_pace <= 300 * 1.02, paid_pace  # paid: its own pace, not the free one
+    assert free_in_a_second <= 30
+
+
+def test_old_paid_broadcast_means_every_message_is_paid_at_its_rate(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path, dispatch={"rate": 500, "paid_broadcast": True}).dispatch
+    assert (config.rate, config.paid_rate, config.pays) == (30, 500, True)
+    assert all(config.is_paid(s) for s in (*Severity, None))  # reminders too
+    fresh = make_config(api, db_path, dispatch={"paid_for": ["extreme", "severe"]}).dispatch
+    assert [fresh.is_paid(s) for s in (*Severity, None)] == [True, True, False, False, False]
+    assert fresh.rate_for(Severity.EXTREME) == 1000 and fresh.rate_for(Severity.MINOR) == 30
+    with pytest.raises(ValueError, match="paid_for"):
+        make_config(api, db_path, dispatch={"rate": 100})
 
 
 async def test_flood_errors_server_errors_and_timeouts_lose_nothing(api: FakeBotAPI, db_path: Path) -> None:

@@ -95,3 +95,26 @@ async def test_a_reply_to_someone_who_just_wrote_does_not_wait_for_a_flood_pause
         assert reply["text"]
         assert bot.outbox.pacer.paused_for > 1, f"the pause should still be on (the reply took {waited:.2f} s)"
     assert waited < 3, f"the reply waited {waited:.1f} s for the token's flood pause"
+
+
+async def test_paid_and_free_paces_have_their_own_buckets_and_share_a_pause() -> None:
+    pacer = Pacer(10, paid_rate=100)
+    free: list[float] = []
+    paid: list[float] = []
+
+    async def send(paid_pace: bool, times: list[float], count: int) -> None:
+        for _ in range(count):
+            await pacer.slot(paid=paid_pace)
+            await pacer.depart(paid=paid_pace)
+            times.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(send(False, free, 10), send(True, paid, 100))
+    paid_took = paid[-1] - started
+    assert paid_took < 1.3, f"paid requests waited behind free ones: {paid_took:.2f} s"
+    assert max_in_window(free, WINDOW_SECONDS) <= 10  # the free pace stays free
+    assert max_in_window(free + paid, WINDOW_SECONDS) <= 100  # and both fit the token's paid limit
+    pacer.pause(0.3)  # a 429 on either holds both
+    paused = time.monotonic()
+    await pacer.slot(paid=True)
+    assert time.monotonic() - paused >= 0.29
