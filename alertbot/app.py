@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import signal
@@ -23,6 +24,7 @@ from aiogram.types import InlineKeyboardMarkup
 from alertbot.config import AppConfig
 from alertbot.core.domain import Broadcast
 from alertbot.core.health import backoff
+from alertbot.core.redact import scrub
 from alertbot.delivery.leadership import Leadership, wait_stopped
 from alertbot.delivery.pacing import MarkReplies, PacedRequests, Pacer
 from alertbot.delivery.scheduler import CampaignScheduler
@@ -33,6 +35,7 @@ from alertbot.storage import Database
 from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
+from alertbot.telegram.channels import check_channels, look_up
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.flows import FlowStates
 from alertbot.telegram.keyboards.common import campaign_ack_keyboard
@@ -125,8 +128,16 @@ class Application:
             if self.config.server.enabled:
                 await self.server.start()
             self._tasks = [asyncio.create_task(self.leadership.run(), name="alertbot-leadership")]
+            if self.services.channels.channels:  # a warning at start for each channel the bot cannot use
+                self._tasks.append(asyncio.create_task(self._check_channels(), name="alertbot-channel-check"))
             await self.scheduler.start()
         self.started.set()
+
+    async def _check_channels(self) -> None:
+        try:
+            await check_channels(self.services.channels)
+        except Exception as error:  # Telegram unreachable at start: the preview looks them up again later
+            log.warning("could not check the district channels: %s", scrub(error))
 
     async def stop_background(self) -> None:
         await self.scheduler.stop()
@@ -171,11 +182,15 @@ async def build_application(config: AppConfig) -> Application:
     dispatcher.update.outer_middleware(MarkReplies())
     in_flight = InFlightUpdates()
     dispatcher.update.outer_middleware(in_flight)
-    outbox = OutboxSender(bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=config.secrets)
+    outbox = OutboxSender(
+        bot, services.outbox, config.dispatch, pacer, markup=ack_button, secrets=config.secrets,
+        channel_posts=services.channel_posts,
+    )  # fmt: skip
+    services.channels.connect(functools.partial(look_up, bot))
     reporter = ProgressReporter(
         bot,
         config,
-        ReportService(services.broadcasts, services.audit),
+        ReportService(services.broadcasts, services.audit, services.channel_posts, config.dispatch),
         services.alerts,
         services.subscriptions,
         services.translator,

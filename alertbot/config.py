@@ -233,6 +233,8 @@ class AlertsConfig(Section):
 
 FREE_RATE = 30.0
 """Messages/s Telegram lets a bot send without paying."""
+PACE_HEADROOM = 0.98
+"""The pacer aims this far under a rate: requests leave evenly spaced but reach Telegram with network jitter."""
 PAID_RATE_MAX = 1000.0
 """Messages/s with `allow_paid_broadcast` (each above the free limit costs Stars)."""
 
@@ -362,9 +364,15 @@ class LocalizedName(Section):
         return self.zh if language == "zh" else self.en
 
 
+ChannelRef = Annotated[str, Field(pattern=r"^(@[A-Za-z][A-Za-z0-9_]{4,31}|-100\d{1,16})$")]
+"""A Telegram channel as the Bot API takes it: "@username" or its id ("-1001234567890")."""
+
+
 class DistrictConfig(Section):
     id: Annotated[str, Field(pattern=rf"^[a-z0-9_]{{1,{DISTRICT_ID_MAX}}}$")]
     name: LocalizedName
+    channels: dict[Language, ChannelRef] = {}
+    """The district's public channels by language: a warning is posted there before any direct message."""
 
 
 class OfficialConfig(Section):

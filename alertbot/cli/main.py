@@ -59,8 +59,15 @@ def run(config: AppConfig, log_level: str | None) -> None:
 
 @main.command()
 @config_option
-def check(config: AppConfig) -> None:
-    """Validate the config and render every message template in both languages with sample values."""
+@click.option(
+    "--online", is_flag=True, help="Also ask Telegram: the token, and whether the bot may post to each channel."
+)
+def check(config: AppConfig, online: bool) -> None:
+    """Validate the config and render every message template in both languages with sample values.
+
+    With --online, also check the token with Telegram and each district channel: the bot must be an
+    administrator allowed to post. A channel it cannot use is a warning (the bot runs without it).
+    """
     from alertbot.content.templates import MessageTemplates
 
     try:
@@ -76,6 +83,45 @@ def check(config: AppConfig) -> None:
         f"config OK: {len(config.districts)} districts, {len(config.officials)} officials; "
         f"templates OK: {len(templates.catalog.templates)} in zh and en"
     )
+    if online:
+        if not config.token:
+            fail(NO_TOKEN_HINT, 2)
+        check_online(config)
+
+
+def check_online(config: AppConfig) -> None:
+    from alertbot.services.channels import ChannelDirectory
+    from alertbot.services.districts import DistrictDirectory
+    from alertbot.telegram.channels import look_up
+    from alertbot.telegram.factory import create_bot
+
+    districts = DistrictDirectory(config.districts)
+    channels = ChannelDirectory(channel for channel, _language in districts.channels(districts.ids))
+
+    async def ask() -> str:
+        bot = create_bot(config)
+        try:
+            me = await bot.me()
+            channels.connect(lambda channel: look_up(bot, channel))
+            statuses = await channels.check_all()
+        finally:
+            await bot.session.close()
+        for channel in statuses:
+            if channel.usable:
+                click.echo(f"channel {channel.channel} ({channel.title}): OK, {channel.members} members")
+            else:
+                click.echo(f"warning: channel {channel.channel} cannot be used: {channel.problem}", err=True)
+        return f"@{me.username}"
+
+    try:
+        username = asyncio.run(ask())
+    except AppError as exc:
+        fail(str(exc), exc.exit_code)
+    except Exception as exc:  # the token refused, Telegram unreachable
+        from alertbot.core.redact import scrub
+
+        fail(f"Telegram: {scrub(exc, secrets=config.secrets)}", 1)
+    click.echo(f"Telegram OK: the token is {username}'s; {len(channels.channels)} channels checked")
 
 
 @main.group()

@@ -141,6 +141,8 @@ class BroadcastContent:
     occurrence_id: int | None = None
     ack: bool = False
     scheduled_for: datetime | None = None
+    channels: tuple[tuple[str, str], ...] = ()
+    """A warning's district channels, (channel, language) each once: posted before any direct message."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,12 +29,13 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 
+from alertbot.config import PACE_HEADROOM
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response, TelegramMethod
 
-# Aim a little under the limit: requests leave evenly spaced but reach Telegram with network jitter.
-HEADROOM = 0.98
+HEADROOM = PACE_HEADROOM
 # Never more than `rate` requests leave in any window this long: Telegram counts arrivals, and a request
 # may reach it up to (WINDOW - 1) / 2 = 10 ms later or earlier than its neighbours.
 WINDOW_SECONDS = 1.02

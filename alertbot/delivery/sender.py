@@ -35,13 +35,15 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from alertbot.config import DispatchConfig
 from alertbot.core.domain import Broadcast, DeliveryState
 from alertbot.core.health import Health, backoff
 from alertbot.core.redact import scrub
-from alertbot.delivery.pacing import BULK, WINDOW_SECONDS, Pacer, paced
+from alertbot.delivery.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer, paced
+from alertbot.services.channels import channel_chat_id
+from alertbot.storage.channel_posts import ChannelPostRepository, ClaimedPost
 from alertbot.storage.outbox import Claimed, OutboxRepository, Outcome
 
 log = logging.getLogger(__name__)
@@ -76,8 +78,11 @@ class OutboxSender:
         pacer: Pacer,
         markup: Callable[[Broadcast, str], InlineKeyboardMarkup | None] | None = None,
         secrets: Iterable[str] = (),
+        channel_posts: ChannelPostRepository | None = None,
     ) -> None:
         self._bot = bot
+        self._posts = channel_posts
+        self._channel_ids: dict[str, int] = {}  # "@name" -> the id Telegram answered with (for its spacing)
         self._markup = markup or (lambda _broadcast, _language: None)
         self._repo = repository
         self._config = config
@@ -162,7 +167,11 @@ class OutboxSender:
             released = await self._repo.release_claims(term.epoch, other_epochs=True, expired_only=True, keep=known)
             if released:
                 log.warning("re-queued %d deliveries whose earlier claim ran out", released)
+            if self._posts is not None:
+                await self._posts.release_claims(term.epoch, other_epochs=True, expired_only=True)
             self._sweep_at = time.monotonic() + SWEEP_SECONDS
+        if self._posts is not None:
+            await self._post_to_channels(self._posts, term)
         claimed = await self._repo.claim(self._batch, self._claim_ttl, term.epoch)
         if not claimed:
             await self._idle()
@@ -183,6 +192,10 @@ class OutboxSender:
                 log.warning("resuming %d deliveries that were in flight when the last term ended", released)
         # this epoch's claims that no send of ours holds (the sender was restarted within its term)
         await self._repo.release_claims(term.epoch, other_epochs=False, expired_only=False, keep=keep)
+        if self._posts is not None:
+            await self._posts.release_claims(term.epoch, other_epochs=False, expired_only=False)
+            if term.predecessor_gone:
+                await self._posts.release_claims(term.epoch, other_epochs=True, expired_only=False)
         # a live predecessor's last sends may still be on the wire: leave its claims alone until they end
         self._sweep_at = time.monotonic() + (0.0 if term.predecessor_gone else self._claim_ttl.total_seconds())
         self._resumed_epoch = term.epoch
@@ -234,6 +247,67 @@ class OutboxSender:
             self._give_back(claimed[index:])
             raise
         self._give_back(claimed[index:])
+
+    async def _post_to_channels(self, posts: ChannelPostRepository, term: Term) -> None:
+        """Post what is due to the district channels, each awaited: a warning's direct messages are not claimed
+        before its posts were tried once (`OutboxRepository.claim`), and a failing channel holds nothing up."""
+        for post in await posts.claim(self._claim_ttl, term.epoch):
+            if self._stopping.is_set() or not term.valid():
+                await posts.record(post, DeliveryState.PENDING, retry_in=0, tried=False)
+                continue
+            chat = self._channel_ids.get(post.channel)
+            wait = self.pacer.chat_ready_in(chat) if chat is not None else 0.0
+            if wait > 0:  # Telegram's per-chat limit for channels: its next post a little later
+                await posts.record(post, DeliveryState.PENDING, retry_in=wait, tried=False)
+                continue
+            broadcast = await self._broadcast(post.broadcast_id)
+            await self.pacer.slot(URGENT)  # one post reaches a whole channel: it goes ahead of direct messages
+            await self.pacer.depart()
+            if not await posts.still_claimed(post):  # withdrawn meanwhile: cancelled in the same transaction
+                continue
+            await self._post(posts, post, broadcast)
+
+    async def _post(self, posts: ChannelPostRepository, post: ClaimedPost, broadcast: Broadcast) -> None:
+        text = broadcast.texts.get(post.language) or next(iter(broadcast.texts.values()))
+        token = paced.set(True)
+        try:
+            message = await self._bot.send_message(
+                channel_chat_id(post.channel),
+                text,
+                disable_notification=broadcast.silent,
+                reply_parameters=ReplyParameters(message_id=post.reply_to, allow_sending_without_reply=True)
+                if post.reply_to is not None
+                else None,
+                request_timeout=int(self._config.send_timeout.total_seconds()),
+            )
+        except Exception as error:
+            await self._post_failed(posts, post, error)
+            return
+        finally:
+            paced.reset(token)
+        self._channel_ids[post.channel] = message.chat.id
+        self.pacer.sent_to(message.chat.id)
+        self.sent_count += 1
+        await posts.record(post, DeliveryState.SENT, chat_id=message.chat.id, message_id=message.message_id)
+        log.info("posted broadcast %s to channel %s", post.broadcast_id, post.channel)
+
+    async def _post_failed(self, posts: ChannelPostRepository, post: ClaimedPost, error: Exception) -> None:
+        description = scrub(error, secrets=self._secrets)
+        if isinstance(error, TelegramRetryAfter):
+            self.pacer.pause(error.retry_after)
+            await posts.record(post, DeliveryState.PENDING, retry_in=error.retry_after, error=description)
+        elif isinstance(error, TelegramBadRequest | TelegramForbiddenError | TelegramUnauthorizedError):
+            log.error("cannot post to channel %s: %s", post.channel, description)
+            await posts.record(post, DeliveryState.FAILED, error=description)
+        elif post.attempts + 1 >= self._config.max_attempts:
+            await posts.record(
+                post, DeliveryState.FAILED, error=f"gave up after {post.attempts + 1} tries: {description}"
+            )
+        else:
+            log.warning("posting to channel %s failed, will retry: %s", post.channel, description)
+            await posts.record(
+                post, DeliveryState.PENDING, retry_in=backoff(post.attempts + 1, cap=60.0), error=description
+            )
 
     def _withdrawn_before_sending(self, delivery: Claimed) -> None:
         """Not ours to send any more: cancelled if still in flight (a /forgetme already settled it)."""

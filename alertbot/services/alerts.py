@@ -26,6 +26,7 @@ from alertbot.core.domain import (
     BroadcastKind,
     BroadcastStatus,
     DeliveryCounts,
+    DeliveryState,
     Language,
     Severity,
 )
@@ -43,14 +44,28 @@ from alertbot.core.errors import (
 )
 from alertbot.services.alert_texts import AlertTexts
 from alertbot.services.base import QueueingService, ServiceContext
+from alertbot.services.channels import ChannelDirectory
 from alertbot.services.drafts import AlertDraft
+from alertbot.services.estimates import Estimate, estimate
 from alertbot.services.officials import ALL_DISTRICTS
 from alertbot.services.send_at import check_send_at, parse_send_at
 from alertbot.services.unit_of_work import UnitOfWork
 from alertbot.storage.broadcasts import BroadcastRepository, NewBroadcast
+from alertbot.storage.channel_posts import ChannelPostRepository
 
 FOLLOW_UP_TEMPLATES = ("update", "all_clear", "sent_in_error")
 SENT_IN_ERROR = "sent_in_error"
+
+
+@dataclass(frozen=True)
+class ChannelReach:
+    """A channel post the warning will make: the channel, its language, its members (None: not known)."""
+
+    channel: str
+    language: Language
+    members: int | None
+    usable: bool | None  # None: not looked up
+    problem: str | None = None  # why the bot cannot post there
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,16 @@ class Preview:
     texts: dict[Language, str]  # exactly what each language group receives
     recipients: dict[Language, int]
     needs_approval: bool
+    channels: tuple[ChannelReach, ...] = ()  # posted before any direct message
+    estimate: Estimate | None = None  # until the last direct message
 
     @property
     def total(self) -> int:
         return sum(self.recipients.values())
+
+    def reach(self, language: Language) -> int:
+        """Channel members of this language (those known)."""
+        return sum(c.members or 0 for c in self.channels if c.language == language)
 
 
 @dataclass(frozen=True)
@@ -80,9 +101,17 @@ class DeliveryReport:
 
 
 class AlertService(QueueingService):
-    def __init__(self, context: ServiceContext, repository: BroadcastRepository) -> None:
+    def __init__(
+        self,
+        context: ServiceContext,
+        repository: BroadcastRepository,
+        channels: ChannelDirectory | None = None,
+        channel_posts: ChannelPostRepository | None = None,
+    ) -> None:
         super().__init__(context)
         self._repo = repository
+        self._channels = channels or ChannelDirectory(())
+        self._posts = channel_posts
         self._texts = AlertTexts(context.config, context.templates, context.translator, context.districts)
 
     # -- who may do what ----------------------------------------------------------------------
@@ -169,7 +198,30 @@ class AlertService(QueueingService):
             or set(completed.districts) == set(self.districts.ids)
         )
         counts: dict[Language, int] = {lang: recipients.get(lang, 0) for lang in LANGUAGES}
-        return Preview(completed, spec, texts, counts, needs_approval)
+        channels = await self._channel_reach(completed, original)
+        eta = estimate(
+            self._config.dispatch, completed.severity, sum(counts.values()), await self._repo.due_by_priority(),
+            exercise=completed.exercise,
+        )  # fmt: skip
+        return Preview(completed, spec, texts, counts, needs_approval, channels, eta)
+
+    async def _channel_reach(self, draft: AlertDraft, original: Broadcast | None) -> tuple[ChannelReach, ...]:
+        """The channels a warning goes to (its districts'), or a follow-up (where its original was posted)."""
+        if draft.exercise:
+            return ()
+        if original is not None:
+            posts = await self._posts.of(original.id) if self._posts else []
+            targets = [(p.channel, as_language(p.language)) for p in posts if p.state is DeliveryState.SENT]
+        else:
+            targets = self.districts.channels(draft.districts)
+        reach = []
+        for channel, language in targets:
+            status = await self._channels.status(channel)
+            if status is None:
+                reach.append(ChannelReach(channel, language, None, None))
+            else:
+                reach.append(ChannelReach(channel, language, status.members, status.usable, status.problem))
+        return tuple(reach)
 
     async def _districts(self, official: OfficialConfig, wanted: tuple[str, ...]) -> tuple[str, ...]:
         if not wanted:
@@ -290,6 +342,7 @@ class AlertService(QueueingService):
                     report_chat_id=report_chat_id,
                     expires_at=expires,
                     scheduled_for=send_at.astimezone(UTC) if send_at else None,
+                    channels=() if is_follow_up else tuple((c.channel, c.language) for c in preview.channels),
                 ),
                 queue=queue,
                 exercise_chats=exercise_chats,
@@ -385,6 +438,10 @@ class AlertService(QueueingService):
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         return await self._repo.get(broadcast_id)
+
+
+def as_language(value: str) -> Language:
+    return "zh" if value == "zh" else "en"
 
 
 def _count_languages(languages: Iterable[str]) -> dict[str, int]:

@@ -13,6 +13,7 @@ from alertbot.content.templates import MessageTemplates
 from alertbot.services.alerts import AlertService
 from alertbot.services.base import ServiceContext
 from alertbot.services.campaigns import CampaignService
+from alertbot.services.channels import ChannelDirectory
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
@@ -20,6 +21,7 @@ from alertbot.storage import Database
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.campaigns import CampaignRepository
+from alertbot.storage.channel_posts import ChannelPostRepository
 from alertbot.storage.outbox import OutboxRepository
 from alertbot.storage.subscribers import SubscriberRepository
 
@@ -39,6 +41,8 @@ class Services:
     audit: AuditLog
     alerts: AlertService
     campaigns: CampaignService
+    channels: ChannelDirectory
+    channel_posts: ChannelPostRepository
 
 
 async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
@@ -60,7 +64,9 @@ def _services(config: AppConfig, database: Database) -> Services:
     audit = AuditLog(database)
     templates = MessageTemplates()
     context = ServiceContext(config, templates, translator, districts, officials, audit, database)
-    alerts = AlertService(context, broadcasts)
+    channels = ChannelDirectory(channel for channel, _language in districts.channels(districts.ids))
+    channel_posts = ChannelPostRepository(database)
+    alerts = AlertService(context, broadcasts, channels, channel_posts)
     campaigns = CampaignService(context, CampaignRepository(database), broadcasts)
     return Services(
         config=config,
@@ -76,4 +82,6 @@ def _services(config: AppConfig, database: Database) -> Services:
         audit=audit,
         alerts=alerts,
         campaigns=campaigns,
+        channels=channels,
+        channel_posts=channel_posts,
     )

@@ -58,6 +58,14 @@ class DistrictDirectory:
     def names(self, district_ids: Iterable[str], language: Language) -> list[str]:
         return [self.name(d, language) for d in district_ids if d in self._by_id]
 
+    def channels(self, district_ids: Iterable[str]) -> list[tuple[str, Language]]:
+        """The channels of these districts, each once (in district order), with the language it is in."""
+        found: dict[str, Language] = {}
+        for district_id in district_ids:
+            for language, channel in self._by_id[district_id].channels.items():
+                found.setdefault(channel, language)
+        return list(found.items())
+
     def find(self, text: str) -> str | None:
         """The id of the district that `text` names, or None."""
         for variant in _variants(text):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alertbot.config import DispatchConfig
 from alertbot.core.domain import Broadcast, BroadcastStatus, DeliveryCounts
+from alertbot.services.estimates import estimate
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
+from alertbot.storage.channel_posts import ChannelPost, ChannelPostRepository
 
 NOTIFIED = "notify_approval"
 """Audit action: an approval request reached a supervisor (so no other process sends it to them again)."""
@@ -24,9 +27,29 @@ class ApprovalHistory:
 
 
 class ReportService:
-    def __init__(self, repository: BroadcastRepository, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        repository: BroadcastRepository,
+        audit: AuditLog,
+        channel_posts: ChannelPostRepository,
+        dispatch: DispatchConfig,
+    ) -> None:
         self._repo = repository
         self._audit = audit
+        self._posts = channel_posts
+        self._dispatch = dispatch
+
+    async def seconds_left(self, broadcast: Broadcast) -> float:
+        """The estimate of the preview, now: until the last of what is due at its priority or graver is sent."""
+        queued = await self._repo.due_by_priority()
+        return estimate(self._dispatch, broadcast.severity, 0, queued, exercise=broadcast.exercise).seconds
+
+    async def delivery_span(self, broadcast_id: int) -> tuple[float, float] | None:
+        """Seconds from queueing to the first and to the last delivery."""
+        return await self._repo.delivery_span(broadcast_id)
+
+    async def channel_posts(self, broadcast_id: int) -> list[ChannelPost]:
+        return await self._posts.of(broadcast_id)
 
     async def going_out(self) -> list[Broadcast]:
         """Broadcasts queued and not yet finished."""

@@ -26,6 +26,7 @@ from alertbot.core.domain import (
     Severity,
 )
 from alertbot.core.redact import scrub
+from alertbot.storage.channel_posts import cancel_channel_posts, open_posts, write_channel_posts
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.recipients import (
     FanOut,
@@ -120,6 +121,7 @@ class BroadcastRepository:
         values |= {
             "kind": new.kind.value,
             "districts": list(new.districts),
+            "channels": [list(channel) for channel in new.channels],
             "audience": str(new.audience),
             "severity": new.severity.value if new.severity else None,
             "status": status.value,
@@ -199,6 +201,8 @@ class BroadcastRepository:
         """Write the delivery rows of a broadcast and mark it queued."""
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
         count = await write_deliveries(conn, row, now, exercise_chats, fan_out or FanOut())
+        scheduled = as_utc(row.scheduled_for)
+        await write_channel_posts(conn, row, max(now, scheduled) if scheduled is not None else now)
         await conn.execute(
             broadcasts.update()
             .where(broadcasts.c.id == broadcast_id)
@@ -237,6 +241,7 @@ class BroadcastRepository:
                 .values(state=DeliveryState.CANCELLED.value, error=scrub(reason), lease_until=None)
             )
             stopped = int(result.rowcount)
+            await cancel_channel_posts(conn, broadcast_id, reason)
         for listener in self._withdrawn_listeners:
             listener(broadcast_id)
         return stopped
@@ -271,6 +276,7 @@ class BroadcastRepository:
                     broadcasts.c.id == broadcast_id,
                     broadcasts.c.status == BroadcastStatus.QUEUED.value,
                     ~open_rows,
+                    ~open_posts(broadcast_id),
                 )
                 .values(status=BroadcastStatus.DONE.value, finished_at=await self._db.now(conn))
             )
@@ -300,6 +306,36 @@ class BroadcastRepository:
                 )
             )
             return [await load_broadcast(conn, i) for i in list(ids)]
+
+    async def due_by_priority(self) -> dict[int, int]:
+        """Deliveries due now and not yet sent (pending or in flight), by priority: what goes out first."""
+        async with self._db.connect() as conn:
+            now = await self._db.now(conn)
+            rows = await conn.execute(
+                sa.select(deliveries.c.priority, sa.func.count())
+                .where(deliveries.c.state.in_(_UNFINISHED), deliveries.c.not_before <= now)
+                .group_by(deliveries.c.priority)
+            )
+            return {row[0]: row[1] for row in rows}
+
+    async def delivery_span(self, broadcast_id: int) -> tuple[float, float] | None:
+        """Seconds from queueing to the first and to the last delivery Telegram accepted (None: none yet)."""
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        broadcasts.c.queued_at, sa.func.min(deliveries.c.sent_at), sa.func.max(deliveries.c.sent_at)
+                    )
+                    .select_from(broadcasts.join(deliveries, deliveries.c.broadcast_id == broadcasts.c.id))
+                    .where(broadcasts.c.id == broadcast_id, deliveries.c.state == DeliveryState.SENT.value)
+                    .group_by(broadcasts.c.queued_at)
+                )
+            ).first()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        queued, first, last = as_utc(row[0]), as_utc(row[1]), as_utc(row[2])
+        assert queued is not None and first is not None and last is not None
+        return max(0.0, (first - queued).total_seconds()), max(0.0, (last - queued).total_seconds())
 
     async def counts(self, broadcast_id: int) -> DeliveryCounts:
         async with self._db.connect() as conn:
@@ -360,6 +396,7 @@ def _broadcast(row: Any) -> Broadcast:
         occurrence_id=row.occurrence_id,
         ack=bool(row.ack),
         scheduled_for=as_utc(row.scheduled_for),
+        channels=tuple((str(c), str(lang)) for c, lang in row.channels or ()),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alertbot.core.domain import Broadcast, DeliveryState
 from alertbot.storage.broadcasts import get_broadcast
+from alertbot.storage.channel_posts import first_post_untried
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.subscribers import FORGOTTEN_CHAT_BASE, deactivate, migrate_chat
 from alertbot.storage.tables import broadcasts, deliveries
@@ -80,6 +81,7 @@ class OutboxRepository:
             due = (
                 sa.select(deliveries.c.id)
                 .where(deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.not_before <= now)
+                .where(~first_post_untried(deliveries.c.broadcast_id))  # channel posts go first
                 .order_by(deliveries.c.priority, deliveries.c.id)
                 .limit(limit)
             )

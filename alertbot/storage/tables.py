@@ -76,6 +76,8 @@ broadcasts = sa.Table(
     sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True),  # sent at this time, not at once
     # cancelled or corrected ("sent in error"): nothing of it goes out any more, in flight included
     sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
+    # a warning's district channels: [[channel, language], ...], posted before any direct message
+    sa.Column("channels", sa.JSON, nullable=False, server_default="[]"),
     sa.Index("ix_broadcasts_status", "status"),
     sa.Index("ix_broadcasts_dedupe_key", "dedupe_key", "created_at"),
 )
@@ -99,6 +101,27 @@ deliveries = sa.Table(
     sa.UniqueConstraint("broadcast_id", "chat_id", name="uq_deliveries_broadcast_chat"),
     sa.Index("ix_deliveries_queue", "state", "priority", "id"),
     sa.Index("ix_deliveries_broadcast_id", "broadcast_id"),
+)
+
+channel_posts = sa.Table(
+    "channel_posts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),  # as configured: "@username" or "-100..."
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | sending | sent | failed | cancelled
+    sa.Column("attempts", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("claim_epoch", sa.Integer, nullable=True),
+    sa.Column("reply_to", sa.BigInteger, nullable=True),  # a follow-up: the original's post in this channel
+    sa.Column("chat_id", sa.BigInteger, nullable=True),  # the channel's id, from Telegram's answer
+    sa.Column("message_id", sa.BigInteger, nullable=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("error", sa.String(200), nullable=True),
+    sa.UniqueConstraint("broadcast_id", "channel", name="uq_channel_posts_broadcast_channel"),
+    sa.Index("ix_channel_posts_queue", "state", "id"),
 )
 
 audit_log = sa.Table(

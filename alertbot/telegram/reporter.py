@@ -23,13 +23,14 @@ from alertbot.config import AppConfig
 from alertbot.content.i18n import Texts, Translator
 from alertbot.content.telegram_html import MAX_TEXT_LENGTH, TelegramHtmlError, check_telegram_html
 from alertbot.core.clock import utcnow
-from alertbot.core.domain import Broadcast, BroadcastKind, DeliveryCounts
+from alertbot.core.domain import Broadcast, BroadcastKind, DeliveryCounts, DeliveryState
 from alertbot.core.health import Health
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
 from alertbot.services.reports import ReportService
 from alertbot.services.subscriptions import SubscriptionService
+from alertbot.storage.channel_posts import ChannelPost
 from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
-from alertbot.telegram.formatting import district_names
+from alertbot.telegram.formatting import district_names, duration
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class ProgressReporter:
             )
             markup = cancel_scheduled_keyboard(l10n, broadcast.id)
         else:
-            text = self._progress_text(l10n, broadcast, counts, done)
+            text = await self._progress_text(l10n, broadcast, counts, done)
             markup = follow_up_keyboard(l10n, broadcast) if done else None
         seen = self._seen.get(broadcast.id)
         if seen is not None and seen.text == text and not done:
@@ -286,14 +287,13 @@ class ProgressReporter:
         elif seen is not None:
             seen.text = text
 
-    def _progress_text(self, l10n: Texts, broadcast: Broadcast, counts: DeliveryCounts, done: bool) -> str:
+    async def _progress_text(self, l10n: Texts, broadcast: Broadcast, counts: DeliveryCounts, done: bool) -> str:
         now = time.monotonic()
         seen = self._seen.setdefault(broadcast.id, _Seen(counts.sent, now))
         elapsed = now - seen.at
         rate = (counts.sent - seen.sent) / elapsed if elapsed > 0.5 else 0.0
         if elapsed > 5:  # a moving window, so the rate follows pauses and recoveries
             seen.sent, seen.at = counts.sent, now
-        eta = int(counts.open / rate) if rate > 0 else -1
         args = {
             "id": broadcast.id,
             "title": broadcast.titles.get(l10n.language, broadcast.template_id),
@@ -305,10 +305,25 @@ class ProgressReporter:
             "cancelled": counts.cancelled,
             "total": counts.total,
         }
+        lines = [await self._channel_line(l10n, post) for post in await self._reports.channel_posts(broadcast.id)]
         if done:
             seconds = max(0, round((utcnow() - broadcast.created_at).total_seconds()))
-            return l10n("alert-report", **args, seconds=seconds)
-        return l10n("alert-progress", **args, rate=f"{rate:.1f}", eta=eta)
+            span = await self._reports.delivery_span(broadcast.id)
+            if span is not None:
+                lines.append(
+                    l10n.plain("alert-report-times", first=duration(l10n, span[0]), last=duration(l10n, span[1]))
+                )
+            return "\n".join([l10n("alert-report", **args, seconds=seconds), *lines])
+        eta = math.ceil(await self._reports.seconds_left(broadcast)) if counts.open else 0
+        return "\n".join([l10n("alert-progress", **args, rate=f"{rate:.1f}", eta=eta), *lines])
+
+    async def _channel_line(self, l10n: Texts, post: ChannelPost) -> str:
+        if post.state is DeliveryState.SENT and post.sent_at is not None:
+            at = post.sent_at.astimezone(self._config.bot.zone).strftime("%H:%M:%S")
+            return l10n.plain("alert-report-channel", channel=post.channel, time=at)
+        if post.state in (DeliveryState.PENDING, DeliveryState.SENDING):
+            return l10n.plain("alert-report-channel-pending", channel=post.channel)
+        return l10n.plain("alert-report-channel-failed", channel=post.channel, error=post.error or post.state.value)
 
 
 def _fits(text: str) -> bool:

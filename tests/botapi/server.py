@@ -116,6 +116,12 @@ CONFLICT_WEBHOOK = (
     "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
 
+#: What the bot can be in a channel (``ChatMember.status``; a bot never owns one).
+CHANNEL_BOT_STATUSES = frozenset({"administrator", "member", "left", "kicked"})
+
+#: Channel ids are ``-100`` followed by the channel's own id: every one is below this.
+MAX_CHANNEL_ID = -1_000_000_000_000
+
 
 def _is_send(method: str) -> bool:
     """Methods that post a new message (subject to blocking and flood limits)."""
@@ -145,6 +151,16 @@ class _Failure:
     remaining: int
 
 
+@dataclass
+class _Channel:
+    """What the double knows of a channel beyond its Chat object (see :meth:`FakeBotAPI.add_channel`)."""
+
+    members: int
+    bot_status: str
+    can_post_messages: bool
+    can_edit_messages: bool
+
+
 class FakeBotAPI:
     """In-process fake of ``api.telegram.org`` for end-to-end tests.
 
@@ -165,6 +181,10 @@ class FakeBotAPI:
     * ``faults_injected`` - number of injected faults by kind (:data:`FAULT_KINDS`: ``server_error``,
       ``slow``, ``html_502``, ``reset``, ``burst_429``); ``fault_log`` - ``(method, params, kind)``
       for each of them (see :meth:`set_faults`, :meth:`burst_429`).
+
+    Chats need no registration: a positive id is a private chat, a negative one a group (a supergroup
+    from ``-10**12`` down). Channels do: :meth:`add_channel` registers one with the bot's rights in it,
+    which then decide whether posts and edits are accepted.
     """
 
     def __init__(
@@ -213,7 +233,8 @@ class FakeBotAPI:
         self._message_ids: dict[int, int] = {}
         self._messages: dict[int, list[JSON]] = {}
         self._incoming: dict[tuple[int, int], JSON] = {}
-        self._chats: dict[int, JSON] = {}
+        self._chats: dict[int, JSON] = {}  # Chat objects of chats that wrote or were registered
+        self._channels: dict[int, _Channel] = {}
         self._callbacks: dict[str, JSON] = {}
         self._answers: dict[str, JSON] = {}
         self._callback_ids = itertools.count(4_000_000_000_000_000_000)
@@ -256,6 +277,8 @@ class FakeBotAPI:
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
+            "getChatMemberCount": self._get_chat_member_count,
         }
         self._handler_names = {name.lower(): name for name in self._handlers}
 
@@ -446,6 +469,7 @@ class FakeBotAPI:
         self._apply_injected_failure(method, params)
         self._check_required(method, params)
         self._apply_chat_errors(method, params)
+        self._apply_channel_rights(method, params)
         if handler is not None:
             return await handler(params)
         return self._generic(method, params)
@@ -456,7 +480,7 @@ class FakeBotAPI:
             await self._hold(seconds)  # interruptible by stop(), so a delayed call never holds up shutdown
 
     def _apply_injected_failure(self, method: str, params: JSON) -> None:
-        chat_id = self._param_chat_id(params)
+        chat_id = self._lookup_chat_id(params)
         for failure in self._failures:
             if failure.method == method.lower() and failure.chat_id in (None, chat_id):
                 failure.remaining -= 1
@@ -472,12 +496,38 @@ class FakeBotAPI:
                 raise ApiError.bad_request(f"{name} is empty")
 
     def _apply_chat_errors(self, method: str, params: JSON) -> None:
-        chat_id = self._param_chat_id(params)
+        chat_id = self._lookup_chat_id(params)
         error = self._chat_errors.get(chat_id) if chat_id is not None else None
         if error is None:
             return
         if error.error_code == 400 or _is_outgoing(method):
             raise error
+
+    def _apply_channel_rights(self, method: str, params: JSON) -> None:
+        """Refuse what the bot may not do in a registered channel, with Telegram's errors.
+
+        Not in the channel: 403 ``bot is not a member of the channel chat`` (``bot was kicked from the
+        channel chat`` if banned). In it, but not an administrator allowed to post: 400 ``need
+        administrator rights in the channel chat`` for posts and chat actions; edits also pass with
+        ``can_edit_messages``; deleting needs administrator rights (400 ``message can't be deleted``).
+        """
+        chat_id = self._lookup_chat_id(params)
+        channel = self._channels.get(chat_id) if chat_id is not None else None
+        deleting = method == "deleteMessage"
+        if channel is None or not (_is_outgoing(method) or deleting):
+            return
+        if channel.bot_status == "left":
+            raise ApiError.not_channel_member()
+        if channel.bot_status == "kicked":
+            raise ApiError.kicked_from_channel()
+        admin = channel.bot_status == "administrator"
+        if deleting:
+            if not admin:
+                raise ApiError.bad_request("message can't be deleted")
+            return
+        allowed = channel.can_post_messages or (method.startswith("edit") and channel.can_edit_messages)
+        if not (admin and allowed):
+            raise ApiError.need_channel_admin()
 
     @staticmethod
     def _param_chat_id(params: JSON) -> int | None:
@@ -489,6 +539,21 @@ class FakeBotAPI:
         if isinstance(value, str) and value.lstrip("-").isdigit():
             return int(value)
         return None
+
+    def _username_chat_id(self, value: Any) -> int | None:
+        """The id of the known chat whose ``@username`` *value* is (case-insensitive), or ``None``."""
+        if not isinstance(value, str) or not value.startswith("@") or len(value) < 2:
+            return None
+        wanted = value[1:].lower()
+        for known in self._chats.values():
+            if str(known.get("username", "")).lower() == wanted:
+                return int(known["id"])
+        return None
+
+    def _lookup_chat_id(self, params: JSON) -> int | None:
+        """The chat *params* name by ``chat_id``: a numeric id, or the ``@username`` of a known chat."""
+        chat_id = self._param_chat_id(params)
+        return chat_id if chat_id is not None else self._username_chat_id(params.get("chat_id"))
 
     # ------------------------------------------------------------------ helpers
     def _notify(self) -> None:
@@ -526,15 +591,11 @@ class FakeBotAPI:
         return {"id": chat_id, "type": "group", "title": f"Group {chat_id}"}
 
     def _resolve_chat(self, params: JSON) -> int:
-        value = params.get("chat_id")
-        chat_id = self._param_chat_id(params)
-        if chat_id is not None:
-            return chat_id
-        if isinstance(value, str) and value.startswith("@"):
-            for known in self._chats.values():
-                if str(known.get("username", "")).lower() == value[1:].lower():
-                    return int(known["id"])
-        raise ApiError.chat_not_found()
+        """The numeric id of the chat *params* name (see :meth:`_lookup_chat_id`); 400 ``chat not found``."""
+        chat_id = self._lookup_chat_id(params)
+        if chat_id is None:
+            raise ApiError.chat_not_found()
+        return chat_id
 
     def _next_message_id(self, chat_id: int) -> int:
         self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
@@ -605,6 +666,72 @@ class FakeBotAPI:
                 raise ApiError.too_many_requests(retry_after)
         self.send_times.append(now)
 
+    def _reply_fields(self, chat_id: int, params: JSON) -> JSON:
+        """``reply_to_message`` or ``external_reply`` of a new message to *chat_id* (empty: not a reply).
+
+        Reads ``reply_parameters`` (or the legacy ``reply_to_message_id`` / ``allow_sending_without_reply``).
+        The replied message is a bot message or an injected incoming one (not deleted) in
+        ``reply_parameters.chat_id`` (default: *chat_id*); a message of another chat gives an
+        ``external_reply``. If there is no such message (or chat): 400 ``message to be replied not found``,
+        unless ``allow_sending_without_reply`` is true - then the message is sent as no reply at all.
+        """
+        reply = params.get("reply_parameters")
+        if reply is None and params.get("reply_to_message_id") is not None:
+            reply = {
+                "message_id": params["reply_to_message_id"],
+                "allow_sending_without_reply": params.get("allow_sending_without_reply") is True,
+            }
+        if reply is None:
+            return {}
+        if not isinstance(reply, dict):
+            raise ApiError.bad_request("can't parse reply parameters JSON object")
+        target: int | None = chat_id
+        if reply.get("chat_id") not in (None, ""):
+            target = self._lookup_chat_id(reply)
+        replied = self._replied_message(target, reply.get("message_id")) if target is not None else None
+        if replied is None:
+            if reply.get("allow_sending_without_reply") is True:
+                return {}
+            raise ApiError.reply_not_found()
+        if target == chat_id:
+            return {"reply_to_message": replied}
+        return {"external_reply": self._external_reply(replied)}
+
+    def _replied_message(self, chat_id: int, message_id: Any) -> JSON | None:
+        """The Message object of a bot message or injected incoming message, as ``reply_to_message`` holds it."""
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            return None
+        stored = self._find(chat_id, message_id)
+        if stored is not None:
+            replied = self._telegram_message(stored)
+        elif (chat_id, message_id) in self._incoming:
+            replied = dict(self._incoming[(chat_id, message_id)])
+        else:
+            return None
+        # Telegram: "will not contain further reply_to_message fields even if it itself is a reply"
+        replied.pop("reply_to_message", None)
+        return replied
+
+    @staticmethod
+    def _external_reply(replied: JSON) -> JSON:
+        """The ExternalReplyInfo of *replied* (a Message object of another chat)."""
+        chat = replied["chat"]
+        origin: JSON
+        if chat["type"] == "channel":
+            origin = {"type": "channel", "date": replied["date"], "chat": chat, "message_id": replied["message_id"]}
+        elif "sender_chat" in replied:
+            origin = {"type": "chat", "date": replied["date"], "sender_chat": replied["sender_chat"]}
+        else:
+            origin = {"type": "user", "date": replied["date"], "sender_user": replied["from"]}
+        info: JSON = {"origin": origin}
+        if chat["type"] in {"channel", "supergroup"}:  # only these can be linked to
+            info["chat"] = chat
+            info["message_id"] = replied["message_id"]
+        for media in ("photo", "document"):
+            if media in replied:
+                info[media] = replied[media]
+        return info
+
     def _store(self, chat_id: int, method: str, params: JSON, **content: Any) -> JSON:
         markup = params.get("reply_markup")
         message: JSON = {
@@ -623,6 +750,8 @@ class FakeBotAPI:
             "date": int(time.time()),
             "sent_at": time.monotonic(),
             "edit_date": None,
+            "reply_to_message": None,  # the replied message (in this chat), as Telegram returns it
+            "external_reply": None,  # ExternalReplyInfo of a replied message in another chat
             "edits": [],
             "deleted": False,
             "file": None,
@@ -639,13 +768,21 @@ class FakeBotAPI:
         message["seq"] = self._seq
 
     def _telegram_message(self, message: JSON) -> JSON:
-        """The Message object Telegram would return for a stored message."""
-        result: JSON = {
-            "message_id": message["message_id"],
-            "from": self._bot_user(),
-            "chat": self._chat(message["chat_id"]),
-            "date": message["date"],
-        }
+        """The Message object Telegram would return for a stored message.
+
+        A channel post is sent on behalf of the channel: it has ``sender_chat`` (the channel), no ``from``.
+        """
+        chat = self._chat(message["chat_id"])
+        result: JSON = {"message_id": message["message_id"]}
+        if chat["type"] == "channel":
+            result["sender_chat"] = chat
+        else:
+            result["from"] = self._bot_user()
+        result["chat"] = chat
+        result["date"] = message["date"]
+        for reply in ("reply_to_message", "external_reply"):
+            if message.get(reply) is not None:
+                result[reply] = message[reply]
         if message["edit_date"] is not None:
             result["edit_date"] = message["edit_date"]
         if message["plain_text"] is not None:
@@ -814,6 +951,7 @@ class FakeBotAPI:
         chat_id = self._resolve_chat(params)
         parsed = self._parse_message_text(params)
         check_reply_markup(params.get("reply_markup"))
+        reply = self._reply_fields(chat_id, params)
         self._admit_send(chat_id, params)
         message = self._store(
             chat_id,
@@ -822,6 +960,7 @@ class FakeBotAPI:
             text=params["text"],
             plain_text=parsed.text,
             entities=parsed.entities,
+            **reply,
         )
         return self._telegram_message(message)
 
@@ -936,6 +1075,7 @@ class FakeBotAPI:
             raise ApiError.bad_request(f"there is no {field} in the request")
         caption = self._parse_caption(params)
         check_reply_markup(params.get("reply_markup"))
+        reply = self._reply_fields(chat_id, params)
         self._admit_send(chat_id, params)
         file_fields, stored_file = self._file_object(value)
         if field == "photo":
@@ -956,6 +1096,7 @@ class FakeBotAPI:
             caption=caption.text if caption else None,
             caption_entities=caption.entities if caption else [],
             file=stored_file,
+            **reply,
             **{field: media},
         )
         return self._telegram_message(message)
@@ -968,6 +1109,8 @@ class FakeBotAPI:
 
     async def _get_chat(self, params: JSON) -> JSON:
         chat = self._chat(self._resolve_chat(params))
+        if chat.get("username") and chat["type"] != "private":
+            chat["active_usernames"] = [chat["username"]]
         return {
             **chat,
             "accent_color_id": 0,
@@ -981,6 +1124,56 @@ class FakeBotAPI:
             },
         }
 
+    def _chat_member(self, status: str, user: JSON, channel: _Channel | None = None) -> JSON:
+        """A ChatMember object of *user* with *status* (an administrator's rights as in *channel*)."""
+        if status == "kicked":
+            return {"status": "kicked", "user": user, "until_date": 0}  # 0: banned forever
+        if status != "administrator":
+            return {"status": status, "user": user}
+        member: JSON = {
+            "status": "administrator",
+            "user": user,
+            "can_be_edited": False,  # the bot cannot change its own rights
+            "is_anonymous": False,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": True,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": True,
+            "can_invite_users": True,
+            "can_post_stories": True,
+            "can_edit_stories": True,
+            "can_delete_stories": True,
+            # Newer than the in-repo spec (Bot API 10.1), which SpecChecker therefore reports as unknown;
+            # Telegram sends it and aiogram >= 3.31 (Bot API 10.3) cannot parse the object without it.
+            "can_send_welcome_messages": True,
+        }
+        if channel is not None:  # the rights that exist in channels only
+            member["can_post_messages"] = channel.can_post_messages
+            member["can_edit_messages"] = channel.can_edit_messages
+            member["can_manage_direct_messages"] = False
+        return member
+
+    async def _get_chat_member(self, params: JSON) -> JSON:
+        chat_id = self._resolve_chat(params)
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int) or isinstance(user_id, bool) or user_id <= 0:
+            raise ApiError.bad_request("invalid user_id specified")
+        channel = self._channels.get(chat_id)
+        if user_id == self.bot_id:
+            return self._chat_member(channel.bot_status if channel else "member", self._bot_user(), channel)
+        chat = self._chat(chat_id)
+        if chat["type"] == "private" and user_id == chat_id:
+            return self._chat_member("member", self._user(user_id, str(chat.get("first_name", "Test")), None))
+        # Nobody else is known to be in any chat.
+        return self._chat_member("left", self._user(user_id, f"User{user_id}", None))
+
+    async def _get_chat_member_count(self, params: JSON) -> int:
+        chat_id = self._resolve_chat(params)
+        channel = self._channels.get(chat_id)
+        return channel.members if channel is not None else 2  # other chats: the bot and one user
+
     def _generic(self, method: str, params: JSON) -> Any:
         """Any other spec method: accepted; a generic Message if the method returns one, else ``True``."""
         returns = self.spec.methods[method].get("returns", [])
@@ -990,10 +1183,86 @@ class FakeBotAPI:
             self._admit_send(chat_id, params)
             message = self._store(chat_id, method, params, caption=caption.text if caption else None)
             return self._telegram_message(message)
-        edited_chat = self._param_chat_id(params)
+        edited_chat = self._lookup_chat_id(params)
         if self.count_edits and _is_edit(method) and edited_chat is not None:
             self._admit_edit(edited_chat)
         return True
+
+    # ------------------------------------------------------------------ channels
+    def add_channel(
+        self,
+        chat_id: int,
+        *,
+        username: str | None = None,
+        title: str | None = None,
+        members: int = 0,
+        bot_status: str = "administrator",
+        can_post_messages: bool = True,
+        can_edit_messages: bool = True,
+    ) -> None:
+        """Register the channel *chat_id* (``-100...``), the bot being *bot_status* in it.
+
+        The channel is then found by its id or by ``"@username"`` (case-insensitive; *username* with or
+        without the ``@``): ``getChat`` answers a ChatFullInfo of type ``channel``, ``getChatMemberCount``
+        *members*, and ``getChatMember`` for the bot's own id a ChatMember with *bot_status*
+        (``administrator``, ``member``, ``left`` or ``kicked``) and, for an administrator,
+        *can_post_messages* / *can_edit_messages*; anybody else is ``left``.
+
+        Posts (by id or ``@username``) are stored under the numeric id (:meth:`messages`) and returned
+        with ``sender_chat`` = the channel and no ``from``, as Telegram does. They need the bot to be an
+        administrator with *can_post_messages*, edits one with *can_post_messages* or *can_edit_messages*;
+        otherwise they are refused as by Telegram (see :meth:`_apply_channel_rights`). Flood limits treat a
+        channel like a group: ``group_per_min`` (Telegram: 20 posts a minute) per channel, plus the global
+        window (:meth:`set_rate_limit`).
+
+        Calling it again replaces the registration (posts already stored stay); :meth:`set_channel_rights`
+        changes the bot's rights only, e.g. to demote or remove the bot in the middle of a test.
+        """
+        if chat_id > MAX_CHANNEL_ID:
+            raise ValueError(f"{chat_id} is not a channel id: those are -100 followed by the channel's id")
+        self._check_channel_status(bot_status)
+        if members < 0:
+            raise ValueError("members must not be negative")
+        name = username.removeprefix("@") if username else None
+        if name:
+            owner = self._username_chat_id("@" + name)
+            if owner is not None and owner != chat_id:
+                raise ValueError(f"@{name} is already the username of chat {owner}")
+        chat: JSON = {"id": chat_id, "type": "channel", "title": title or f"Channel {chat_id}"}
+        if name:
+            chat["username"] = name
+        self._chats[chat_id] = chat
+        self._channels[chat_id] = _Channel(members, bot_status, can_post_messages, can_edit_messages)
+
+    def set_channel_rights(
+        self,
+        chat_id: int,
+        *,
+        bot_status: str | None = None,
+        can_post_messages: bool | None = None,
+        can_edit_messages: bool | None = None,
+    ) -> None:
+        """Change what the bot is in the registered channel *chat_id* (arguments left ``None`` stay as they are).
+
+        E.g. ``set_channel_rights(ch, can_post_messages=False)`` (posts: 400 ``need administrator rights in
+        the channel chat``) or ``set_channel_rights(ch, bot_status="left")`` (403 ``bot is not a member of
+        the channel chat``). No ``my_chat_member`` update is sent.
+        """
+        channel = self._channels.get(chat_id)
+        if channel is None:
+            raise KeyError(f"{chat_id} is not a registered channel (see add_channel)")
+        if bot_status is not None:
+            self._check_channel_status(bot_status)
+            channel.bot_status = bot_status
+        if can_post_messages is not None:
+            channel.can_post_messages = can_post_messages
+        if can_edit_messages is not None:
+            channel.can_edit_messages = can_edit_messages
+
+    @staticmethod
+    def _check_channel_status(bot_status: str) -> None:
+        if bot_status not in CHANNEL_BOT_STATUSES:
+            raise ValueError(f"bot_status {bot_status!r} is not one of {sorted(CHANNEL_BOT_STATUSES)}")
 
     # ------------------------------------------------------------------ injecting updates
     def inject_update(self, payload: JSON) -> JSON:
@@ -1101,7 +1370,10 @@ class FakeBotAPI:
 
     # ------------------------------------------------------------------ reading what the bot did
     def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[JSON]:
-        """Bot messages in *chat_id*, oldest first, in their current (edited) state."""
+        """Bot messages in *chat_id*, oldest first, in their current (edited) state.
+
+        Posts to a channel addressed by ``@username`` are here under the channel's numeric id.
+        """
         return [m for m in self._messages.get(chat_id, []) if include_deleted or not m["deleted"]]
 
     def message(self, chat_id: int, message_id: int) -> JSON | None:
@@ -1205,7 +1477,7 @@ class FakeBotAPI:
             lines.append(f"  #{m['message_id']}{flags}: {body!r:.300}" + (f" buttons={buttons}" if buttons else ""))
         if len(lines) == 1:
             lines.append("  (none)")
-        failed = [(name, err) for name, params, err in self.errors if self._param_chat_id(params) == chat_id]
+        failed = [(name, err) for name, params, err in self.errors if self._lookup_chat_id(params) == chat_id]
         if failed:
             lines.append("Failed calls for this chat:")
             lines.extend(f"  {name}: {err}" for name, err in failed[-10:])
@@ -1250,6 +1522,9 @@ class FakeBotAPI:
         reply_window: float | None = 5.0,
     ) -> None:
         """Enforce Telegram-like flood limits on message sends (see :class:`RateLimiter`).
+
+        ``group_per_min`` applies to each group, supergroup and channel (negative ids; posts to a
+        channel by ``@username`` count under its id), on top of the global window.
 
         * ``count_edits`` - edits (``editMessageText``, ``editMessageReplyMarkup``, other
           ``editMessage*``) also count in the global per-second window (not in the per-chat or group
@@ -1353,7 +1628,7 @@ class FakeBotAPI:
         self._redirects[key] = self._redirects.get(key, 0) + times
 
     def _take_redirect(self, method: str, params: JSON) -> bool:
-        for key in ((method.lower(), self._param_chat_id(params)), (method.lower(), None)):
+        for key in ((method.lower(), self._lookup_chat_id(params)), (method.lower(), None)):
             if self._redirects.get(key, 0) > 0:
                 self._redirects[key] -= 1
                 return True

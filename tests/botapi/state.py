@@ -78,6 +78,26 @@ class ApiError(Exception):
         return cls.bad_request("chat not found")
 
     @classmethod
+    def need_channel_admin(cls) -> ApiError:
+        """400: the bot is in the channel, but not an administrator allowed to post (or edit) there."""
+        return cls.bad_request("need administrator rights in the channel chat")
+
+    @classmethod
+    def not_channel_member(cls) -> ApiError:
+        """403: the bot is not (or no longer) in the channel."""
+        return cls(403, "Forbidden: bot is not a member of the channel chat")
+
+    @classmethod
+    def kicked_from_channel(cls) -> ApiError:
+        """403: the bot was banned from the channel."""
+        return cls(403, "Forbidden: bot was kicked from the channel chat")
+
+    @classmethod
+    def reply_not_found(cls) -> ApiError:
+        """400: ``reply_parameters`` names a message that does not exist (and sending without reply is not allowed)."""
+        return cls.bad_request("message to be replied not found")
+
+    @classmethod
     def migrated(cls, new_id: int) -> ApiError:
         """400: the group became a supergroup; ``parameters.migrate_to_chat_id`` holds the new id."""
         return cls(400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to_chat_id=new_id)
@@ -212,8 +232,8 @@ class RateLimiter:
     * private chats (positive ids): a token bucket refilled at ``per_chat_per_sec``
       per second holding ``max(per_chat_burst, per_chat_per_sec)`` tokens, i.e.
       ~1 message/s sustained with short bursts allowed;
-    * groups/channels (negative ids): at most ``group_per_min`` messages in any
-      sliding 60-second window.
+    * groups, supergroups and channels (negative ids): at most ``group_per_min``
+      messages per chat in any sliding 60-second window (Telegram: 20/min).
 
     Any limit set to ``None`` is not enforced. Only accepted messages count. Which requests are
     checked against which limit is up to the caller (:class:`FakeBotAPI`): edits are counted in the

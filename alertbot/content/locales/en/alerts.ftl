@@ -66,6 +66,14 @@ alert-preview-header =
 alert-preview-approval = ⚠️ Needs a supervisor's approval before it is sent.
 alert-preview-exercise = 🟨 Exercise: only officials and test chats receive it.
 alert-preview-follow-up = ↩️ Follow-up to #{ $id }: it goes to the chats that received the original.
+alert-preview-channel = 📢 Channel { $channel } ({ $language }): { $members } members, posted first{ $problem }
+alert-preview-channel-problem = {" "}— ⚠️ the bot cannot post there: { $problem }
+alert-preview-group = { $language }: channels { $members } · direct { $direct } · last in about { $eta }
+alert-preview-eta = ⏱ All { $direct } direct messages out in about { $eta } ({ $rate } msg/s{ $ahead })
+alert-preview-eta-ahead = , after { $ahead } messages already queued ahead
+alert-preview-paid = 💫 Paid speed (allow_paid_broadcast): about { $charged } messages above the free limit ≈ { $stars } Telegram Stars
+duration-seconds = { $seconds } s
+duration-minutes = { $minutes } min { $seconds } s
 alert-preview-language = ⬇️ <b>Exactly what { $language } subscribers receive:</b>
 alert-language-zh = Chinese
 alert-language-en = English
@@ -105,6 +113,10 @@ alert-report =
        *[other] { $seconds } seconds
     }.
     Sent { $sent } of { $total } · blocked { $blocked } · failed { $failed } · cancelled { $cancelled }
+alert-report-times = First delivery after { $first } · last after { $last }
+alert-report-channel = 📢 { $channel }: posted at { $time }
+alert-report-channel-failed = 📢 { $channel }: not posted ({ $error })
+alert-report-channel-pending = 📢 { $channel }: not posted yet
 alert-follow-up-update = ✏️ Update
 alert-follow-up-all_clear = 🟢 All clear
 alert-follow-up-sent_in_error = ⛔ Sent in error

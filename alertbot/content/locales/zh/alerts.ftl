@@ -66,6 +66,14 @@ alert-preview-header =
 alert-preview-approval = ⚠️ 须经审核负责人批准后才会发送。
 alert-preview-exercise = 🟨 演练：仅发给工作人员和测试群。
 alert-preview-follow-up = ↩️ 跟进 #{ $id }：发给已收到原预警的用户。
+alert-preview-channel = 📢 频道 { $channel }（{ $language }）：{ $members } 名成员，最先发布{ $problem }
+alert-preview-channel-problem = {" "}— ⚠️ 机器人无法在此发布：{ $problem }
+alert-preview-group = { $language }：频道 { $members } 人 · 私信 { $direct } 人 · 最后一条约 { $eta } 后
+alert-preview-eta = ⏱ 全部 { $direct } 条私信约 { $eta } 后发完（每秒 { $rate } 条{ $ahead }）
+alert-preview-eta-ahead = ，排在已排队的 { $ahead } 条之后
+alert-preview-paid = 💫 付费提速（allow_paid_broadcast）：约 { $charged } 条超出免费限额 ≈ { $stars } Telegram Stars
+duration-seconds = { $seconds } 秒
+duration-minutes = { $minutes } 分 { $seconds } 秒
 alert-preview-language = ⬇️ <b>{ $language }订阅者将收到的完整内容：</b>
 alert-language-zh = 中文
 alert-language-en = 英文
@@ -102,6 +110,10 @@ alert-progress =
 alert-report =
     ✅ #{ $id } { $title }（{ $mode }）发送完毕，用时 { $seconds } 秒。
     已发送 { $sent } / { $total } · 已屏蔽 { $blocked } · 失败 { $failed } · 已取消 { $cancelled }
+alert-report-times = 首条送达用时 { $first } · 最后一条用时 { $last }
+alert-report-channel = 📢 { $channel }：{ $time } 已发布
+alert-report-channel-failed = 📢 { $channel }：未能发布（{ $error }）
+alert-report-channel-pending = 📢 { $channel }：尚未发布
 alert-follow-up-update = ✏️ 更新
 alert-follow-up-all_clear = 🟢 解除
 alert-follow-up-sent_in_error = ⛔ 误发更正
