@@ -190,7 +190,7 @@ async def build_application(config: AppConfig) -> Application:
     reporter = ProgressReporter(
         bot,
         config,
-        ReportService(services.broadcasts, services.audit, services.channel_posts, config.dispatch),
+        ReportService(services.broadcasts, services.audit, services.channel_posts, config.dispatch, services.channels),
         services.alerts,
         services.subscriptions,
         services.translator,

@@ -17,6 +17,7 @@ import click
 
 from alertbot.cli.common import config_option, fail, official_id, with_services
 from alertbot.config import AppConfig, parse_duration
+from alertbot.content.i18n import Texts
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Severity
@@ -24,6 +25,7 @@ from alertbot.core.errors import AlertError
 from alertbot.services.alerts import DeliveryReport
 from alertbot.services.container import Services
 from alertbot.services.drafts import AlertDraft
+from alertbot.services.reach import reach_notes
 
 WAIT_POLL_SECONDS = 0.5
 
@@ -143,6 +145,8 @@ def send(
         for language in LANGUAGES:
             click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
             click.echo(preview.texts[language])
+        for note in reach_notes(Texts(services.translator, "en"), preview):
+            click.echo(note)
         approval = " (needs a supervisor's approval)" if preview.needs_approval else ""
         when = f" at {send_at:%Y-%m-%d %H:%M %Z}" if send_at else ""
         question = f"Send {mode} to {preview.total} recipients{when}{approval}?"

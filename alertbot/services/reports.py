@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from alertbot.config import DispatchConfig
 from alertbot.core.domain import Broadcast, BroadcastStatus, DeliveryCounts
+from alertbot.services.channels import ChannelDirectory
 from alertbot.services.estimates import estimate
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
@@ -33,7 +34,9 @@ class ReportService:
         audit: AuditLog,
         channel_posts: ChannelPostRepository,
         dispatch: DispatchConfig,
+        channels: ChannelDirectory | None = None,
     ) -> None:
+        self._channels = channels or ChannelDirectory(())
         self._repo = repository
         self._audit = audit
         self._posts = channel_posts
@@ -50,6 +53,11 @@ class ReportService:
 
     async def channel_posts(self, broadcast_id: int) -> list[ChannelPost]:
         return await self._posts.of(broadcast_id)
+
+    async def channel_members(self, channel: str) -> int | None:
+        """The channel's members as last looked up (None: not known)."""
+        status = await self._channels.status(channel)
+        return status.members if status else None
 
     async def going_out(self) -> list[Broadcast]:
         """Broadcasts queued and not yet finished."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from alertbot.content.i18n import Texts
 from alertbot.core.domain import Language
 from alertbot.services.districts import DistrictDirectory
 
@@ -32,11 +30,3 @@ def valid_districts(districts: DistrictDirectory, language: Language) -> str:
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
     """`moment` in the bot's zone, as TIME_FORMAT shows it."""
     return moment.astimezone(zone).strftime(TIME_FORMAT)
-
-
-def duration(l10n: Texts, seconds: float) -> str:
-    """A wait as people read it: '34 s', '5 min 10 s' (rounded up to a whole second)."""
-    whole = max(0, math.ceil(seconds))
-    if whole < 60:
-        return l10n.plain("duration-seconds", seconds=whole)
-    return l10n.plain("duration-minutes", minutes=whole // 60, seconds=whole % 60)

@@ -26,11 +26,12 @@ from alertbot.core.clock import utcnow
 from alertbot.core.domain import Broadcast, BroadcastKind, DeliveryCounts, DeliveryState
 from alertbot.core.health import Health
 from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, AlertService
+from alertbot.services.reach import duration
 from alertbot.services.reports import ReportService
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage.channel_posts import ChannelPost
 from alertbot.telegram.callbacks import ApprovalDecision, FollowUpStart, ScheduledCancel
-from alertbot.telegram.formatting import district_names, duration
+from alertbot.telegram.formatting import district_names
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +321,9 @@ class ProgressReporter:
     async def _channel_line(self, l10n: Texts, post: ChannelPost) -> str:
         if post.state is DeliveryState.SENT and post.sent_at is not None:
             at = post.sent_at.astimezone(self._config.bot.zone).strftime("%H:%M:%S")
-            return l10n.plain("alert-report-channel", channel=post.channel, time=at)
+            members = await self._reports.channel_members(post.channel)
+            shown = "?" if members is None else f"{members:,}"
+            return l10n.plain("alert-report-channel", channel=post.channel, time=at, members=shown)
         if post.state in (DeliveryState.PENDING, DeliveryState.SENDING):
             return l10n.plain("alert-report-channel-pending", channel=post.channel)
         return l10n.plain("alert-report-channel-failed", channel=post.channel, error=post.error or post.state.value)

@@ -19,7 +19,7 @@ from alertbot.content.i18n import Texts
 from alertbot.core.domain import Severity
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
-from alertbot.telegram.handlers.alert.steps import _reach_notes
+from alertbot.services.reach import reach_notes
 from tests.botapi import FakeBotAPI
 from tests.harness import (
     REPO,
@@ -61,8 +61,14 @@ async def test_channel_posts_go_first_once_per_channel_in_its_language(api: Fake
         await seed_residents(bot.database, range(100, 130), ("heping",), "zh")
         await seed_residents(bot.database, range(130, 140), ("tiexi",), "en")
         preview = await bot.services.alerts.preview(OFFICER, gas_leak("heping", "tiexi"))
-        confirmation = await bot.services.alerts.confirm(OFFICER, preview.draft)
+        confirmation = await bot.services.alerts.confirm(OFFICER, preview.draft, report_chat_id=OFFICER)
         await wait_until_done(bot, confirmation.broadcast.id)
+        report = await api.wait_until(
+            lambda: next((m["text"] for m in api.messages(OFFICER) if "✅" in (m.get("text") or "")), None), timeout=10
+        )
+        # the report: when each channel post went out, to how many members, and the first and last delivery
+        assert "📢 @heping_alerts" in report and "52,000" in report and f"📢 {HEPING_EN}" in report, report
+        assert "首条送达用时" in report or "First delivery after" in report, report
         # the shared channel (heping and tiexi) once, in its language; the English one in English
         assert [m["text"] for m in api.messages(HEPING_ZH)] == [preview.texts["zh"]]
         assert [m["text"] for m in api.messages(HEPING_EN)] == [preview.texts["en"]]
@@ -170,7 +176,7 @@ async def test_preview_shows_reach_eta_and_what_paid_speed_costs(api: FakeBotAPI
         assert [(c.channel, c.members, c.usable) for c in extreme.channels] == [
             ("@heping_alerts", 52_000, True), (str(HEPING_EN), 1_300, True),
         ]  # fmt: skip
-        notes = "\n".join(_reach_notes(Texts(services.translator, "en"), extreme))
+        notes = "\n".join(reach_notes(Texts(services.translator, "en"), extreme))
         assert "📢 Channel @heping_alerts (Chinese): 52,000 members, posted first" in notes
         assert "Chinese: channels 52,000 · direct 600 · last in about 2 s" in notes
         assert "English: channels 1,300 · direct 0 · last in about 2 s" in notes

@@ -114,7 +114,7 @@ alert-report =
     }.
     Sent { $sent } of { $total } · blocked { $blocked } · failed { $failed } · cancelled { $cancelled }
 alert-report-times = First delivery after { $first } · last after { $last }
-alert-report-channel = 📢 { $channel }: posted at { $time }
+alert-report-channel = 📢 { $channel }: posted at { $time } ({ $members } members)
 alert-report-channel-failed = 📢 { $channel }: not posted ({ $error })
 alert-report-channel-pending = 📢 { $channel }: not posted yet
 alert-follow-up-update = ✏️ Update

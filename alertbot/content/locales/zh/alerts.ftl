@@ -111,7 +111,7 @@ alert-report =
     ✅ #{ $id } { $title }（{ $mode }）发送完毕，用时 { $seconds } 秒。
     已发送 { $sent } / { $total } · 已屏蔽 { $blocked } · 失败 { $failed } · 已取消 { $cancelled }
 alert-report-times = 首条送达用时 { $first } · 最后一条用时 { $last }
-alert-report-channel = 📢 { $channel }：{ $time } 已发布
+alert-report-channel = 📢 { $channel }：{ $time } 已发布（{ $members } 名成员）
 alert-report-channel-failed = 📢 { $channel }：未能发布（{ $error }）
 alert-report-channel-pending = 📢 { $channel }：尚未发布
 alert-follow-up-update = ✏️ 更新

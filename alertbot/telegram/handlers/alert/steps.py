@@ -24,8 +24,9 @@ from alertbot.core.errors import AlertError, DistrictError, OutOfScopeError, Ren
 from alertbot.services.alerts import AlertService, Preview
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.officials import ALL_DISTRICTS
+from alertbot.services.reach import reach_notes
 from alertbot.telegram.answers import error_text
-from alertbot.telegram.formatting import district_names, duration
+from alertbot.telegram.formatting import district_names
 from alertbot.telegram.keyboards.alert import (
     audience_label,
     confirm_keyboard,
@@ -170,44 +171,6 @@ async def _after_preview_error(flow: Flow, draft: AlertDraft, error: AlertError 
         await ask_variable(flow, dataclasses.replace(draft, variables={}), 0, edit=False)
 
 
-def _reach_notes(l10n: Texts, preview: Preview) -> list[str]:
-    """Channel posts with their members, then per language group and in total: reach, direct recipients and
-    the estimated time until the last direct message; and what paid speed costs."""
-    notes = []
-    for channel in preview.channels:
-        problem = (
-            l10n.plain("alert-preview-channel-problem", problem=channel.problem or "?")
-            if channel.usable is False
-            else ""
-        )
-        notes.append(
-            l10n.plain(
-                "alert-preview-channel", channel=channel.channel, members=_members(channel.members),
-                language=l10n.plain(f"alert-language-{channel.language}"), problem=problem,
-            )
-        )  # fmt: skip
-    estimate = preview.estimate
-    if estimate is None:
-        return notes
-    eta = duration(l10n, estimate.seconds)
-    for language in LANGUAGES:
-        notes.append(
-            l10n.plain(
-                "alert-preview-group", language=l10n.plain(f"alert-language-{language}"),
-                members=_members(preview.reach(language)), direct=preview.recipients.get(language, 0), eta=eta,
-            )
-        )  # fmt: skip
-    ahead = l10n.plain("alert-preview-eta-ahead", ahead=estimate.ahead) if estimate.ahead else ""
-    notes.append(l10n.plain("alert-preview-eta", direct=preview.total, eta=eta, rate=f"{estimate.rate:g}", ahead=ahead))
-    if estimate.paid:
-        notes.append(l10n.plain("alert-preview-paid", charged=estimate.charged, stars=f"{estimate.stars:g}"))
-    return notes
-
-
-def _members(count: int | None) -> str:
-    return "?" if count is None else f"{count:,}"
-
-
 def _preview_header(l10n: Texts, alerts: AlertService, preview: Preview) -> str:
     draft, language = preview.draft, l10n.language
     notes = []
@@ -217,7 +180,7 @@ def _preview_header(l10n: Texts, alerts: AlertService, preview: Preview) -> str:
         notes.append(l10n.plain("alert-preview-exercise"))
     if preview.needs_approval:
         notes.append(l10n.plain("alert-preview-approval"))
-    notes.extend(_reach_notes(l10n, preview))
+    notes.extend(reach_notes(l10n, preview))
     return l10n(
         "alert-preview-header",
         mode=mode_label(l10n, draft.exercise),
