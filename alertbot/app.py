@@ -61,6 +61,7 @@ class Application:
     server: HttpServer
     webhook: Webhook | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _channel_check: asyncio.Task[None] | None = None
     started: asyncio.Event = field(default_factory=asyncio.Event)
     """Set once polling has started, or the webhook is served (after the startup hook ran)."""
     _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
@@ -129,7 +130,7 @@ class Application:
                 await self.server.start()
             self._tasks = [asyncio.create_task(self.leadership.run(), name="alertbot-leadership")]
             if self.services.channels.channels:  # a warning at start for each channel the bot cannot use
-                self._tasks.append(asyncio.create_task(self._check_channels(), name="alertbot-channel-check"))
+                self._channel_check = asyncio.create_task(self._check_channels(), name="alertbot-channel-check")
             await self.scheduler.start()
         self.started.set()
 
@@ -140,6 +141,10 @@ class Application:
             log.warning("could not check the district channels: %s", scrub(error))
 
     async def stop_background(self) -> None:
+        if self._channel_check is not None:  # a lookup still waiting for Telegram is of no use any more
+            self._channel_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._channel_check
         await self.scheduler.stop()
         await self.leadership.stop()
         tasks, self._tasks = self._tasks, []
