@@ -39,6 +39,7 @@ HEADROOM = PACE_HEADROOM
 # Never more than `rate` requests leave in any window this long: Telegram counts arrivals, and a request
 # may reach it up to (WINDOW - 1) / 2 = 10 ms later or earlier than its neighbours.
 WINDOW_SECONDS = 1.02
+COALESCE_SECONDS = 0.005  # a waiter sleeps at least this long when several slots come due meanwhile
 PRIVATE_CHAT_SPACING = 1.0
 GROUP_CHAT_SPACING = 3.0  # 20 per minute
 URGENT, BULK = 0, 1
@@ -158,11 +159,33 @@ class Pacer:
             return 1.0  # not our turn; woken when the head changes
         bucket.tokens = min(bucket.burst, bucket.tokens + max(0.0, now - bucket.refilled) / bucket.interval)
         bucket.refilled = max(bucket.refilled, now)
-        if bucket.tokens < 1.0:
-            return (1.0 - bucket.tokens) * bucket.interval
+        if bucket.tokens < 1.0:  # at a fast pace, wake for a few slots at once, not for each (fewer timers)
+            return max(
+                (1.0 - bucket.tokens) * bucket.interval, min(COALESCE_SECONDS, bucket.burst * bucket.interval / 2)
+            )
         bucket.tokens -= 1.0
         heapq.heappop(bucket.waiting)
         return 0.0
+
+    def take(self, priority: int = BULK, *, paid: bool = False) -> bool:
+        """`slot` and `depart` at once, without waiting, when a slot is free right now (nobody waits before
+        this caller, no pause, a token, room in the window); False otherwise (then use `slot` and `depart`)."""
+        bucket = self._bucket(paid)
+        now = self._clock()
+        if now < self._paused_until or (bucket.waiting and bucket.waiting[0][0] <= priority):
+            return False
+        tokens = min(bucket.burst, bucket.tokens + max(0.0, now - bucket.refilled) / bucket.interval)
+        windows = self._windows(bucket)
+        if tokens < 1.0 or any(w.window_full(now) > 0.0 for w in windows):
+            return False
+        bucket.tokens, bucket.refilled = tokens - 1.0, max(bucket.refilled, now)
+        for window in windows:
+            window.departures.append(now)
+        return True
+
+    def _windows(self, bucket: _Bucket) -> list[_Bucket]:
+        """The windows a request of this bucket must fit: its own, and the paid one (the token's whole limit)."""
+        return [bucket] if self._paid is None or bucket is self._paid else [bucket, self._paid]
 
     async def depart(self, *, paid: bool = False) -> None:
         """Called at the moment a paced request leaves: waits while its window is full.
@@ -172,8 +195,7 @@ class Pacer:
         must fit the free window; every request (free or paid) must fit the paid window, which holds the token's
         whole limit when paid broadcasts are on.
         """
-        own = self._bucket(paid)
-        windows = [own] if self._paid is None or own is self._paid else [own, self._paid]
+        windows = self._windows(self._bucket(paid))
         while True:
             now = self._clock()
             wait = max(w.window_full(now) for w in windows)

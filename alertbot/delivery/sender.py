@@ -48,7 +48,7 @@ from alertbot.storage.outbox import Claimed, OutboxRepository, Outcome
 
 log = logging.getLogger(__name__)
 
-IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts queued by another process (the CLI)
+IDLE_POLL_SECONDS = 0.25  # also picks up broadcasts queued by another process (the CLI, the API) this soon
 FLUSH_SECONDS = 0.05
 WITHDRAWN_CHECK_SECONDS = 0.2
 SWEEP_SECONDS = 5.0  # how often claims of earlier epochs whose claim lease ran out are re-queued
@@ -225,7 +225,9 @@ class OutboxSender:
                     continue
                 broadcast = await self._broadcast(delivery.broadcast_id)
                 await self._in_flight.acquire()
-                if not await self._until_stopped(self._departure(self._paid(broadcast))):
+                paid = self._paid(broadcast)
+                # a free slot right now costs no task; otherwise wait for it (or for the stop)
+                if not self.pacer.take(BULK, paid=paid) and not await self._until_stopped(self._departure(paid)):
                     self._in_flight.release()
                     break
                 # the wait may have been long (a 429 pause) or a withdrawal announced meanwhile: look again

@@ -38,6 +38,7 @@ from alertbot.storage.recipients import (
 from alertbot.storage.tables import broadcasts, deliveries, subscribers
 
 _UNFINISHED = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
+ANALYZE_AFTER = 50_000  # delivery rows written at once, after which PostgreSQL's statistics are refreshed
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +202,10 @@ class BroadcastRepository:
         """Write the delivery rows of a broadcast and mark it queued."""
         row = (await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))).one()
         count = await write_deliveries(conn, row, now, exercise_chats, fan_out or FanOut())
+        if count >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
+            # fresh statistics, or PostgreSQL plans the next claims for the table as it was (a million new rows
+            # claimed by a bitmap scan and a sort: 470 ms a claim instead of 1.4 ms by ix_deliveries_queue)
+            await conn.execute(sa.text("ANALYZE deliveries"))
         scheduled = as_utc(row.scheduled_for)
         await write_channel_posts(conn, row, max(now, scheduled) if scheduled is not None else now)
         await conn.execute(
