@@ -11,7 +11,7 @@ the last reply; target ≥ 500), p95 latency (target < 1 s), the bot's CPU per u
 in the database (`subscribers`, `subscriptions`).
 
 Before the surge, in polling mode, 200 residents (quick: 50) send `/subscribe heping tiexi` in the same
-instant (what bench/residents_at_once.py measured): the slowest answer (target < 1 s).
+instant (what the old bench/residents_at_once.py measured): the slowest answer (target < 1 s).
 """
 
 from __future__ import annotations

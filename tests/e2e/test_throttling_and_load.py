@@ -43,7 +43,7 @@ async def test_two_hundred_residents_subscribe_at_once(bot: Application, api: Fa
     await api.wait_until(lambda: all(api.messages(r.id) for r in residents), timeout=10.0)
     latencies = sorted(api.messages(r.id)[0]["sent_at"] - sent_at[r.id] for r in residents)
     assert all("heping" in r.messages[0]["text"].lower() or "和平区" in r.messages[0]["text"] for r in residents)
-    # the time itself is measured by bench/residents_at_once.py (timed asserts fail on a busy machine)
+    # the time itself is measured by `python -m bench surge` (timed asserts fail on a busy machine)
     print(f"200 at once: slowest answer {latencies[-1]:.3f} s, median {latencies[100]:.3f} s (budget 1 s)")
     counts = await bot.dispatcher["subscriptions"].counts_by_district()
     assert counts == {"heping": 200, "tiexi": 200}
