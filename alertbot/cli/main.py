@@ -96,7 +96,7 @@ def check_online(config: AppConfig) -> None:
     from alertbot.telegram.factory import create_bot
 
     districts = DistrictDirectory(config.districts)
-    channels = ChannelDirectory(channel for channel, _language in districts.channels(districts.ids))
+    channels = ChannelDirectory.of(districts)
 
     async def ask() -> str:
         bot = create_bot(config)

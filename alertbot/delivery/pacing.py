@@ -65,6 +65,10 @@ class _Bucket:
         self.window_cap = max(1, int(rate))
         self.departures: collections.deque[float] = collections.deque(maxlen=self.window_cap)
 
+    def refilled_tokens(self, now: float) -> float:
+        """The tokens the bucket holds at `now` (refilled since the last look, at most `burst`)."""
+        return min(self.burst, self.tokens + max(0.0, now - self.refilled) / self.interval)
+
     def window_full(self, now: float) -> float:
         """0.0 if another request may leave now; else how long until the oldest of the window leaves it."""
         if len(self.departures) < self.window_cap:
@@ -157,7 +161,7 @@ class Pacer:
             return self._paused_until - now + 0.001
         if bucket.waiting[0] != entry:
             return 1.0  # not our turn; woken when the head changes
-        bucket.tokens = min(bucket.burst, bucket.tokens + max(0.0, now - bucket.refilled) / bucket.interval)
+        bucket.tokens = bucket.refilled_tokens(now)
         bucket.refilled = max(bucket.refilled, now)
         if bucket.tokens < 1.0:  # at a fast pace, wake for a few slots at once, not for each (fewer timers)
             return max(
@@ -174,7 +178,7 @@ class Pacer:
         now = self._clock()
         if now < self._paused_until or (bucket.waiting and bucket.waiting[0][0] <= priority):
             return False
-        tokens = min(bucket.burst, bucket.tokens + max(0.0, now - bucket.refilled) / bucket.interval)
+        tokens = bucket.refilled_tokens(now)
         windows = self._windows(bucket)
         if tokens < 1.0 or any(w.window_full(now) > 0.0 for w in windows):
             return False

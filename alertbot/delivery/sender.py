@@ -270,7 +270,7 @@ class OutboxSender:
             await self._post(posts, post, broadcast)
 
     async def _post(self, posts: ChannelPostRepository, post: ClaimedPost, broadcast: Broadcast) -> None:
-        text = broadcast.texts.get(post.language) or next(iter(broadcast.texts.values()))
+        text = _text(broadcast, post.language)
         token = paced.set(True)
         try:
             message = await self._bot.send_message(
@@ -364,7 +364,7 @@ class OutboxSender:
     async def _send(self, delivery: Claimed, broadcast: Broadcast) -> None:
         paced.set(True)  # this task's context only: slot and window were taken in _send_batch
         try:
-            text = broadcast.texts.get(delivery.language) or next(iter(broadcast.texts.values()))
+            text = _text(broadcast, delivery.language)
             message = await self._bot.send_message(
                 delivery.chat_id,
                 text,
@@ -490,3 +490,8 @@ class OutboxSender:
                 if await self._flush():
                     break
             await asyncio.sleep(0.2)
+
+
+def _text(broadcast: Broadcast, language: str) -> str:
+    """What a reader of `language` gets (the first language's text if the broadcast has none in theirs)."""
+    return broadcast.texts.get(language) or next(iter(broadcast.texts.values()))

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from alertbot.core.redact import scrub
+from alertbot.services.districts import DistrictDirectory
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class ChannelDirectory:
         self._lookup: ChannelLookup | None = None
         self._known: dict[str, tuple[float, ChannelStatus]] = {}
         self._clock = clock
+
+    @classmethod
+    def of(cls, districts: DistrictDirectory) -> ChannelDirectory:
+        """The channels configured for the districts, each once."""
+        return cls(channel for channel, _language in districts.channels(districts.ids))
 
     def connect(self, lookup: ChannelLookup) -> None:
         self._lookup = lookup

@@ -64,7 +64,7 @@ def _services(config: AppConfig, database: Database) -> Services:
     audit = AuditLog(database)
     templates = MessageTemplates()
     context = ServiceContext(config, templates, translator, districts, officials, audit, database)
-    channels = ChannelDirectory(channel for channel, _language in districts.channels(districts.ids))
+    channels = ChannelDirectory.of(districts)
     channel_posts = ChannelPostRepository(database)
     alerts = AlertService(context, broadcasts, channels, channel_posts)
     campaigns = CampaignService(context, CampaignRepository(database), broadcasts)
