@@ -7,7 +7,9 @@ text and the event loop `alertbot run` uses) runs in its own process; then `aler
 of its own in this process. Each client's CPU seconds (user + system, /proc/PID/stat) are read when 10 %
 and when 90 % of the recipients have their message (the steady middle of the send): messages per CPU-second
 of each, and alertbot ÷ bare (target ≥ 0.9). Alertbot is paced at 980/s by design (2 % under 1000); the
-bare loop goes as fast as the double answers, so both rates are shown, not compared.
+bare loop goes as fast as the double answers, so both rates are shown, not compared. The same loop paced at
+980/s is the like-for-like floor: alertbot ÷ paced bare (target ≥ 0.9), and paced bare ÷ bare shows how much of
+the first ratio pacing alone takes from any sender (measured 0.57; releasing 20 sends every 20 ms, 0.60).
 """
 
 from __future__ import annotations
@@ -108,4 +110,6 @@ async def run(ctx: Context) -> None:
     ctx.row(f"bare aiogram paced at {paced:g}/s: messages per CPU-second", paced_per_cpu, "msg/s",
             note=f"{paced_ms:.3f} ms of CPU per message, {paced_share:.2f} of a core; {tallies[1].rate():.0f} msg/s; "
                  "one ticker task releasing a token per send: what pacing alone costs")  # fmt: skip
-    ctx.row("alertbot ÷ paced bare (messages per CPU-second)", bot_per_cpu / paced_per_cpu)
+    ctx.row("alertbot ÷ paced bare (messages per CPU-second)", bot_per_cpu / paced_per_cpu, target=at_least(0.9))
+    ctx.row("paced bare ÷ bare (messages per CPU-second)", paced_per_cpu / bare_per_cpu,
+            note="the loop held at Telegram's paid limit: the most a paced sender gets of the first ratio")  # fmt: skip
