@@ -38,9 +38,12 @@ from alertbot.storage.leases import LeaseRepository
 from alertbot.telegram.channels import check_channels, look_up
 from alertbot.telegram.factory import create_bot, create_dispatcher
 from alertbot.telegram.flows import FlowStates
+from alertbot.telegram.imported_drafts import ImportedDrafts
 from alertbot.telegram.keyboards.common import campaign_ack_keyboard
 from alertbot.telegram.middlewares import InFlightUpdates
 from alertbot.telegram.reporter import ProgressReporter
+from alertbot.web.api.feed import CapFeed
+from alertbot.web.api.routes import Api
 from alertbot.web.metrics import Metrics
 from alertbot.web.server import HttpServer
 from alertbot.web.webhook import Webhook
@@ -192,6 +195,9 @@ async def build_application(config: AppConfig) -> Application:
         channel_posts=services.channel_posts,
     )  # fmt: skip
     services.channels.connect(functools.partial(look_up, bot))
+    services.cap_import.offer = ImportedDrafts(
+        bot, dispatcher, services.alerts, services.translator, services.broadcasts, config.bot.default_language
+    ).offer
     reporter = ProgressReporter(
         bot,
         config,
@@ -228,7 +234,7 @@ async def build_application(config: AppConfig) -> Application:
     webhook = Webhook(config.telegram, dispatcher, bot) if config.telegram.mode == "webhook" else None
     server = HttpServer(
         config.server, services.database, services.outbox, CampaignRepository(services.database), outbox, leadership,
-        metrics, webhook,
+        metrics, webhook, *((Api(services), CapFeed(services)) if config.api.enabled else (None, None)),
     )  # fmt: skip
     application = Application(
         config, services, bot, dispatcher, outbox, reporter, leadership, CampaignScheduler(services.campaigns), server,

@@ -16,6 +16,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ByteSize,
     ConfigDict,
     Field,
     SecretStr,
@@ -199,6 +200,34 @@ class ServerConfig(Section):
     """On SIGTERM: how long in-flight updates and sends may take to finish before the bot stops anyway."""
 
 
+class ApiConfig(Section):
+    """The HTTP API under /api/v1 (keys from `alertbot api-keys create`), served by the HTTP server."""
+
+    enabled: bool = True
+    requests_per_minute: Annotated[int, Field(ge=1, le=60_000)] = 120
+    """Per key: a request beyond it gets 429 with Retry-After."""
+    max_body: Annotated[ByteSize, Field(ge=1024, le=16 * 2**20)] = ByteSize(64 * 1024)
+    max_cap_body: Annotated[ByteSize, Field(ge=1024, le=16 * 2**20)] = ByteSize(512 * 1024)
+
+
+CapText = Annotated[str, Field(pattern=r"^[^\s,<&]{1,128}$")]
+"""A CAP sender or identifier part: no whitespace, commas, '<' or '&' (CAP 1.2, 3.2.1)."""
+
+
+class CapConfig(Section):
+    """Common Alerting Protocol 1.2: what alertbot's CAP documents say about their issuer."""
+
+    sender: CapText = "alertbot@example.org"
+    sender_name: Annotated[str, Field(min_length=1, max_length=200)] = "alertbot"
+    identifier_prefix: CapText = "alertbot"
+    geocode_name: Annotated[str, Field(min_length=1, max_length=64)] = "GB/T 2260"
+    contact: str | None = None
+    expires_after: PositiveDuration = timedelta(hours=12)
+    """A warning's <expires>: this long after it was sent (the Atom feed lists it until then)."""
+    feed_url: str = ""
+    """The public base URL for the feed's links ("": taken from the request)."""
+
+
 class RedisConfig(Section):
     """Optional Redis: shared FSM state, per-person event isolation and throttling across instances."""
 
@@ -373,6 +402,8 @@ class DistrictConfig(Section):
     name: LocalizedName
     channels: dict[Language, ChannelRef] = {}
     """The district's public channels by language: a warning is posted there before any direct message."""
+    geocode: Annotated[str, Field(pattern=r"^[0-9A-Za-z._-]{1,32}$")] | None = None
+    """Its code in `[cap] geocode_name` (e.g. GB/T 2260 210102): CAP areas name it, imports map by it."""
 
 
 class OfficialConfig(Section):
@@ -390,6 +421,8 @@ class AppConfig(Section):
     dispatch: DispatchConfig = DispatchConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     server: ServerConfig = ServerConfig()
+    api: ApiConfig = ApiConfig()
+    cap: CapConfig = CapConfig()
     redis: RedisConfig = RedisConfig()
     logging: LoggingConfig = LoggingConfig()
     campaigns: list[CampaignConfig] = []
@@ -404,6 +437,10 @@ class AppConfig(Section):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"districts: duplicate id {', '.join(duplicates)}")
+        geocodes = [d.geocode for d in self.districts if d.geocode]
+        shared = sorted({g for g in geocodes if geocodes.count(g) > 1})
+        if shared:
+            raise ValueError(f"districts: geocode {', '.join(shared)} given to more than one district")
         known = set(ids)
         for n, official in enumerate(self.officials):
             unknown = [d for d in official.districts if d != "*" and d not in known]

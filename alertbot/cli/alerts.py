@@ -1,4 +1,5 @@
-"""`alertbot templates`, `alertbot alert send|status|cancel` and `alertbot audit`: officials' work from a shell.
+"""`alertbot templates`, `alertbot alert send|follow-up|status|cancel|cap` and `alertbot audit`: officials' work
+from a shell.
 
 Validation and rendering are the chat's (AlertService), so a drill script and a duty officer on their
 phone get the same checks, the same texts and the same audit trail.
@@ -21,8 +22,8 @@ from alertbot.content.i18n import Texts
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Audience, BroadcastStatus, Severity
-from alertbot.core.errors import AlertError
-from alertbot.services.alerts import DeliveryReport
+from alertbot.core.errors import AlertError, BroadcastNotFoundError
+from alertbot.services.alerts import FOLLOW_UP_TEMPLATES, DeliveryReport, Preview
 from alertbot.services.container import Services
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.reach import reach_notes
@@ -141,34 +142,88 @@ def send(
             preview = await alerts.preview(actor, draft)
         except AlertError as error:
             fail(str(error))
-        mode = "EXERCISE" if preview.draft.exercise else "LIVE"
-        for language in LANGUAGES:
-            click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
-            click.echo(preview.texts[language])
-        for note in reach_notes(Texts(services.translator, "en"), preview):
-            click.echo(note)
-        approval = " (needs a supervisor's approval)" if preview.needs_approval else ""
-        when = f" at {send_at:%Y-%m-%d %H:%M %Z}" if send_at else ""
-        question = f"Send {mode} to {preview.total} recipients{when}{approval}?"
-        if not yes and not click.confirm(question, default=False):
-            fail("cancelled; nothing was queued", 1)
-        try:
-            confirmation = await alerts.confirm(
-                actor, preview.draft, force_duplicate=yes, report_chat_id=actor, send_at=send_at
-            )
-        except AlertError as error:
-            fail(str(error))
-        broadcast = confirmation.broadcast
-        if confirmation.outcome == "duplicate":
-            fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
-        state = "queued" if confirmation.outcome == "queued" else "waiting for a supervisor's approval"
-        if send_at is not None:
-            state += f", to be sent at {send_at:%Y-%m-%d %H:%M %Z}"
-        click.echo(f"broadcast {broadcast.id} {state} ({mode}, {broadcast.recipients or preview.total} recipients)")
-        if wait:
-            await _wait(services, broadcast.id)
+        await _confirm(services, actor, preview, yes=yes, wait=wait, send_at=send_at)
 
     with_services(config, work)
+
+
+async def _confirm(
+    services: Services, actor: int, preview: Preview, *, yes: bool, wait: bool, send_at: datetime | None = None
+) -> None:
+    """Show the exact texts and the reach, ask (unless --yes), then queue it (or ask for approval)."""
+    alerts = services.alerts
+    mode = "EXERCISE" if preview.draft.exercise else "LIVE"
+    for language in LANGUAGES:
+        click.echo(f"--- {language}: {preview.recipients[language]} recipients ---")
+        click.echo(preview.texts[language])
+    for note in reach_notes(Texts(services.translator, "en"), preview):
+        click.echo(note)
+    approval = " (needs a supervisor's approval)" if preview.needs_approval else ""
+    when = f" at {send_at:%Y-%m-%d %H:%M %Z}" if send_at else ""
+    question = f"Send {mode} to {preview.total} recipients{when}{approval}?"
+    if not yes and not click.confirm(question, default=False):
+        fail("cancelled; nothing was queued", 1)
+    try:
+        confirmation = await alerts.confirm(
+            actor, preview.draft, force_duplicate=yes, report_chat_id=actor, send_at=send_at
+        )
+    except AlertError as error:
+        fail(str(error))
+    broadcast = confirmation.broadcast
+    if confirmation.outcome == "duplicate":
+        fail(f"the same warning was confirmed recently as #{broadcast.id}; not queued again", 1)
+    state = "queued" if confirmation.outcome == "queued" else "waiting for a supervisor's approval"
+    if send_at is not None:
+        state += f", to be sent at {send_at:%Y-%m-%d %H:%M %Z}"
+    click.echo(f"broadcast {broadcast.id} {state} ({mode}, {broadcast.recipients or preview.total} recipients)")
+    if wait:
+        await _wait(services, broadcast.id)
+
+
+@alert.command("follow-up")
+@config_option
+@click.argument("broadcast_id", type=int)
+@click.option("--template", "-t", required=True, type=click.Choice(list(FOLLOW_UP_TEMPLATES)),
+              help="update, all_clear or sent_in_error.")  # fmt: skip
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="A template variable; repeat.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--wait", is_flag=True, help="Show progress until every message has an outcome.")
+@click.option("--as", "official", type=int, default=None,
+              help="Telegram id of the official (or $ALERTBOT_OFFICIAL_ID).")  # fmt: skip
+def follow_up(
+    config: AppConfig, broadcast_id: int, template: str, variables: tuple[str, ...], yes: bool, wait: bool,
+    official: int | None,
+) -> None:  # fmt: skip
+    """An Update, All clear or Sent in error of a warning, to the chats it reached (the chat's rules)."""
+    actor = official_id(config, official)
+    values = _variables(variables)
+
+    async def work(services: Services) -> None:
+        try:
+            draft = await services.alerts.follow_up_draft(actor, broadcast_id, template)
+            preview = await services.alerts.preview(actor, dataclasses.replace(draft, variables=values))
+        except AlertError as error:
+            fail(str(error), 1 if isinstance(error, BroadcastNotFoundError) else 2)
+        await _confirm(services, actor, preview, yes=yes, wait=wait)
+
+    with_services(config, work)
+
+
+@alert.command("cap")
+@config_option
+@click.argument("broadcast_id", type=int)
+def cap_document(config: AppConfig, broadcast_id: int) -> None:
+    """Print a warning or follow-up as a CAP 1.2 document (what GET /api/v1/alerts/ID/cap answers)."""
+    from alertbot.content import cap
+
+    async def work(services: Services) -> bytes:
+        try:
+            exporter = services.cap_export
+            return cap.dumps(await exporter.alert(await exporter.issued(broadcast_id)))
+        except AlertError as error:
+            fail(str(error), 1)
+
+    click.echo(with_services(config, work).decode())
 
 
 async def _wait(services: Services, broadcast_id: int) -> None:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from alertbot.cli.alerts import alert, audit, templates
+from alertbot.cli.api_keys import api_keys
 from alertbot.cli.campaigns import campaigns
 from alertbot.cli.common import config_option, fail
 from alertbot.cli.status import status
@@ -151,3 +152,4 @@ main.add_command(alert)
 main.add_command(audit)
 main.add_command(campaigns)
 main.add_command(status)
+main.add_command(api_keys)

@@ -27,7 +27,10 @@ MESSAGES_DIR = (
 TEMPLATE_SUFFIX = ".j2"
 
 
-TemplateKind = Literal["warning", "follow_up", "reminder"]
+TemplateKind = Literal["warning", "follow_up", "reminder", "imported"]
+"""'imported': the generic template of warnings made from a CAP message, never offered in the chat."""
+CapUrgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+CapCertainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
 
 # Variables the system fills in for every template (officials never type them).
 SYSTEM_VARIABLES = ("districts", "issued_at")
@@ -59,6 +62,8 @@ class TemplateSpec(BaseModel):
     cap_event: str | None = None
     cap_category: str | None = None
     cap_response_type: str | None = None
+    cap_urgency: CapUrgency | None = None
+    cap_certainty: CapCertainty | None = None
 
     def sample_values(self, language: Language) -> dict[str, str]:
         """Every variable with its example, plus the system's own, as `alertbot check` renders them."""

@@ -156,6 +156,8 @@ class Broadcast(BroadcastContent):
     created_at: datetime
     recipients: int
     report_message_id: int | None
+    withdrawn_at: datetime | None = None
+    """When it was cancelled or found sent in error (what was not sent by then never goes)."""
 
     @property
     def silent(self) -> bool:

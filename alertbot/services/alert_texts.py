@@ -27,13 +27,13 @@ class AlertTexts:
     translator: Translator
     districts: DistrictDirectory
 
-    def template(self, template_id: str, *, follow_up: bool) -> TemplateSpec:
-        """The warning (or, for a follow-up, the follow-up) template `template_id`."""
+    def template(self, template_id: str, *, follow_up: bool, imported: bool = False) -> TemplateSpec:
+        """The warning (or, for a follow-up, the follow-up; for a CAP import, the imported) template."""
         try:
             spec = self.templates.catalog.get(template_id)
         except TemplateProblem:
             raise UnknownTemplateError(f"unknown template {template_id!r}", template=template_id) from None
-        wanted = "follow_up" if follow_up else "warning"
+        wanted = "follow_up" if follow_up else "imported" if imported and spec.kind == "imported" else "warning"
         if spec.kind != wanted:
             raise UnknownTemplateError(f"{template_id!r} is not a {wanted} template", template=template_id)
         return spec

@@ -173,7 +173,7 @@ class AlertService(QueueingService):
     async def _prepare(self, actor_id: int, draft: AlertDraft) -> Preview:
         official = await self.official(actor_id, "preview")
         original = await self._original(official, draft.follows_id) if draft.follows_id else None
-        spec = self._texts.template(draft.template_id, follow_up=original is not None)
+        spec = self._texts.template(draft.template_id, follow_up=original is not None, imported=bool(draft.origin))
         variables = self._texts.variables(spec, draft.variables)
         if original is not None:
             addressed = draft.following(original)
@@ -355,7 +355,7 @@ class AlertService(QueueingService):
                     template=final.template_id, districts=list(final.districts), audience=str(final.audience),
                     severity=final.severity.value if final.severity else None, exercise=final.exercise,
                     recipients=broadcast.recipients if queue else preview.total, follows=final.follows_id,
-                    send_at=send_at.isoformat() if send_at else None, connection=uow.connection,
+                    send_at=send_at.isoformat() if send_at else None, cap=final.origin, connection=uow.connection,
                 )  # fmt: skip
         if not created:
             return Confirmation("duplicate", broadcast)

@@ -11,13 +11,17 @@ from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.content.templates import MessageTemplates
 from alertbot.services.alerts import AlertService
+from alertbot.services.api_keys import ApiKeyService
 from alertbot.services.base import ServiceContext
 from alertbot.services.campaigns import CampaignService
+from alertbot.services.cap_export import CapExporter
+from alertbot.services.cap_import import CapImporter
 from alertbot.services.channels import ChannelDirectory
 from alertbot.services.districts import DistrictDirectory
 from alertbot.services.officials import OfficialDirectory
 from alertbot.services.subscriptions import SubscriptionService
 from alertbot.storage import Database
+from alertbot.storage.api import ApiKeyRepository, CapImportRepository, IdempotencyRepository
 from alertbot.storage.audit import AuditLog
 from alertbot.storage.broadcasts import BroadcastRepository
 from alertbot.storage.campaigns import CampaignRepository
@@ -43,6 +47,10 @@ class Services:
     campaigns: CampaignService
     channels: ChannelDirectory
     channel_posts: ChannelPostRepository
+    api_keys: ApiKeyService
+    idempotency: IdempotencyRepository
+    cap_export: CapExporter
+    cap_import: CapImporter
 
 
 async def build_services(config: AppConfig, *, migrate: bool = True) -> Services:
@@ -68,6 +76,7 @@ def _services(config: AppConfig, database: Database) -> Services:
     channel_posts = ChannelPostRepository(database)
     alerts = AlertService(context, broadcasts, channels, channel_posts)
     campaigns = CampaignService(context, CampaignRepository(database), broadcasts)
+    cap_export = CapExporter(config, templates, translator, districts, broadcasts)
     return Services(
         config=config,
         database=database,
@@ -84,4 +93,8 @@ def _services(config: AppConfig, database: Database) -> Services:
         campaigns=campaigns,
         channels=channels,
         channel_posts=channel_posts,
+        api_keys=ApiKeyService(ApiKeyRepository(database), officials, audit),
+        idempotency=IdempotencyRepository(database),
+        cap_export=cap_export,
+        cap_import=CapImporter(alerts, cap_export, districts, CapImportRepository(database)),
     )

@@ -27,6 +27,9 @@ class AlertDraft:
     exercise: bool = False
     follows_id: int | None = None
     issued_at: datetime | None = None
+    origin: str | None = None
+    """A warning made from a CAP message: its reference ("sender,identifier,sent"); only such a draft may use
+    the generic imported template."""
 
     def following(self, original: Broadcast) -> AlertDraft:
         """This draft as a follow-up of `original`: it goes where the original went, as it went."""
@@ -46,6 +49,7 @@ class AlertDraft:
             "exercise": self.exercise,
             "follows_id": self.follows_id,
             "issued_at": self.issued_at.isoformat() if self.issued_at else None,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -59,6 +63,7 @@ class AlertDraft:
             exercise=bool(data.get("exercise")),
             follows_id=int(data["follows_id"]) if data.get("follows_id") is not None else None,
             issued_at=datetime.fromisoformat(data["issued_at"]) if data.get("issued_at") else None,
+            origin=str(data["origin"]) if data.get("origin") else None,
         )
 
     def dedupe_key(self, send_at: datetime | None = None) -> str:

@@ -7,6 +7,7 @@ are anonymised (`anonymise_chat`).
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alertbot.core.clock import utcnow
 from alertbot.storage.database import Database, as_utc
 from alertbot.storage.tables import audit_log
+
+acting_via: ContextVar[str | None] = ContextVar("alertbot_acting_via", default=None)
+"""How the official acts, when not in the chat: "api:KEY_NAME" (an API key) or "cli". Every entry written
+while it is set says so (`details["via"]`), whoever writes it."""
 
 FORGOTTEN = "(forgotten)"
 """What replaces a forgotten chat's id inside a text of an audit row's details."""
@@ -48,6 +53,9 @@ class AuditLog:
         **details: Any,
     ) -> None:
         """Append an entry: in its own transaction, or in the caller's (`connection`, a unit of work)."""
+        via = acting_via.get()
+        if via is not None:
+            details.setdefault("via", via)
         row = audit_log.insert().values(
             at=utcnow(), actor_id=actor_id, actor_name=actor_name, action=action, broadcast_id=broadcast_id,
             details=details,
@@ -58,10 +66,14 @@ class AuditLog:
         async with self._db.transaction() as conn:
             await conn.execute(row)
 
-    async def entries(self, since: datetime | None = None, limit: int | None = None) -> list[AuditEntry]:
+    async def entries(
+        self, since: datetime | None = None, limit: int | None = None, after_id: int | None = None
+    ) -> list[AuditEntry]:
         query = sa.select(audit_log).order_by(audit_log.c.id)
         if since is not None:
             query = query.where(audit_log.c.at >= since)
+        if after_id is not None:
+            query = query.where(audit_log.c.id > after_id)
         if limit is not None:
             query = query.limit(limit)
         async with self._db.connect() as conn:

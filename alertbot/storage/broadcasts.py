@@ -38,6 +38,8 @@ from alertbot.storage.recipients import (
 from alertbot.storage.tables import broadcasts, deliveries, subscribers
 
 _UNFINISHED = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
+# a broadcast that was queued (it went out, or began to; perhaps withdrawn since): what CAP and the feed show
+_ISSUED = [BroadcastStatus.QUEUED.value, BroadcastStatus.DONE.value]
 ANALYZE_AFTER = 50_000  # delivery rows written at once, after which PostgreSQL's statistics are refreshed
 
 
@@ -302,6 +304,29 @@ class BroadcastRepository:
             )
             return [await load_broadcast(conn, i) for i in list(ids)]
 
+    async def follow_ups(self, original_id: int) -> list[Broadcast]:
+        """The follow-ups of a broadcast that were queued (went out, or began to), oldest first."""
+        async with self._db.connect() as conn:
+            ids = await conn.scalars(
+                sa.select(broadcasts.c.id)
+                .where(broadcasts.c.follows_id == original_id, broadcasts.c.status.in_(_ISSUED))
+                .order_by(broadcasts.c.id)
+            )
+            return [await load_broadcast(conn, i) for i in list(ids)]
+
+    async def issued(
+        self, kinds: Sequence[BroadcastKind], *, since: datetime | None = None, limit: int = 100
+    ) -> list[Broadcast]:
+        """Broadcasts of these kinds that were queued (went out, or began to), newest first."""
+        query = sa.select(broadcasts.c.id).where(
+            broadcasts.c.kind.in_([k.value for k in kinds]), broadcasts.c.status.in_(_ISSUED)
+        )
+        if since is not None:
+            query = query.where(broadcasts.c.created_at >= since)
+        async with self._db.connect() as conn:
+            ids = await conn.scalars(query.order_by(broadcasts.c.id.desc()).limit(limit))
+            return [await load_broadcast(conn, i) for i in list(ids)]
+
     async def unnotified_approvals(self) -> list[Broadcast]:
         async with self._db.connect() as conn:
             ids = await conn.scalars(
@@ -402,6 +427,7 @@ def _broadcast(row: Any) -> Broadcast:
         ack=bool(row.ack),
         scheduled_for=as_utc(row.scheduled_for),
         channels=tuple((str(c), str(lang)) for c, lang in row.channels or ()),
+        withdrawn_at=as_utc(row.withdrawn_at),
     )
 
 

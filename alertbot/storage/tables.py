@@ -202,3 +202,40 @@ flow_states = sa.Table(
     sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON object
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 hex of the key: never the key
+    sa.Column("official_id", sa.BigInteger, nullable=False),  # the official the key acts as
+    sa.Column("cap_import", sa.String(8), nullable=True),  # NULL: no CAP import; 'draft' or 'send'
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+api_requests = sa.Table(
+    "api_requests",
+    metadata,
+    # one row per (key, Idempotency-Key): the same key again returns what the first request made
+    sa.Column("key_name", sa.String(64), primary_key=True),
+    sa.Column("idempotency_key", sa.String(128), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("broadcast_id", sa.Integer, nullable=True),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+cap_imports = sa.Table(
+    "cap_imports",
+    metadata,
+    # a CAP message is acted on once, whoever posts it again: keyed by its sender and identifier
+    sa.Column("sender", sa.String(255), primary_key=True),
+    sa.Column("identifier", sa.String(255), primary_key=True),
+    sa.Column("sent", sa.String(32), nullable=False),
+    sa.Column("key_name", sa.String(64), nullable=False),
+    sa.Column("broadcast_id", sa.Integer, nullable=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,4 +1,5 @@
-"""The HTTP server in the bot process (aiohttp): GET /healthz, /readyz and /metrics, and the webhook path.
+"""The HTTP server in the bot process (aiohttp): GET /healthz, /readyz and /metrics, the webhook path, the
+HTTP API under /api/v1 (`web/api/`) and the public CAP feed.
 
 /healthz: the process is alive (200). /readyz: 200 when `readiness` holds, else 503, with a JSON body
 naming each check. /metrics: Prometheus text format. Every instance serves them, lease holder or not.
@@ -20,6 +21,8 @@ from alertbot.delivery.sender import OutboxSender
 from alertbot.storage.campaigns import CampaignRepository
 from alertbot.storage.database import Database
 from alertbot.storage.outbox import OutboxRepository
+from alertbot.web.api.feed import CapFeed
+from alertbot.web.api.routes import Api
 from alertbot.web.metrics import Metrics, Scrape
 from alertbot.web.readiness import readiness
 from alertbot.web.webhook import Webhook
@@ -38,17 +41,25 @@ class HttpServer:
     metrics: Metrics
     webhook: Webhook | None = None
     """Webhook mode: Telegram's updates arrive at its path."""
+    api: Api | None = None
+    """The HTTP API (`[api] enabled`)."""
+    feed: CapFeed | None = None
     _runner: web.AppRunner | None = None
     port: int | None = None
     """The port it listens on, once started (the configured one, or the one chosen for port 0)."""
 
     def app(self) -> web.Application:
-        app = web.Application()
+        # bodies are bounded per route by the API itself (`[api] max_body`, `max_cap_body`)
+        app = web.Application(client_max_size=32 * 2**20)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics)
         if self.webhook is not None:
             self.webhook.register(app)
+        if self.api is not None:
+            self.api.register(app)
+        if self.feed is not None:
+            self.feed.register(app)
         return app
 
     async def start(self) -> None:
@@ -65,6 +76,7 @@ class HttpServer:
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         paths = "/healthz, /readyz, /metrics" + (f", webhook {self.webhook.path}" if self.webhook else "")
+        paths += ", API /api/v1 (docs /api/docs), CAP feed /cap/feed.atom" if self.api else ""
         log.info("HTTP server on http://%s:%d (%s)", self.config.host, self.port, paths)
 
     async def stop(self) -> None:

@@ -148,3 +148,8 @@ alert-scheduled-cancelled = ✖️ #{ $id } was cancelled: { $stopped ->
        *[other] { $stopped } messages
     } will not be sent.
 alert-nothing-to-cancel = Nothing is left to cancel: #{ $id } has already gone out or was cancelled.
+
+# A warning drafted from a CAP message posted to the HTTP API (a key with --cap-import draft)
+cap-draft-offered = 📥 <b>An imported CAP message</b> ({ $origin }) is ready as a draft. Check it below and confirm to send it, or cancel.
+cap-import-refused = The CAP message cannot be used: { $element }: { $problem }
+api-key-refused = The API key request was refused: { $name }

@@ -142,3 +142,8 @@ alert-confirm-request-at = 🛂 提交审批（{ $mode }，{ $total } 人，{ $t
 alert-scheduled-confirmed = ⏰ #{ $id } 已定于 { $time } 发送给 { $total } 人（{ $mode }），在此之前不会发出；可通过下方通知取消。
 alert-scheduled-cancelled = ✖️ #{ $id } 已取消，{ $stopped } 条消息不会发送。
 alert-nothing-to-cancel = 没有可取消的内容：#{ $id } 已发出或已被取消。
+
+# A warning drafted from a CAP message posted to the HTTP API (a key with --cap-import draft)
+cap-draft-offered = 📥 <b>收到一条 CAP 预警消息</b>（{ $origin }），已生成草稿。请核对以下内容，确认后发送，或取消。
+cap-import-refused = 无法使用该 CAP 消息：{ $element }：{ $problem }
+api-key-refused = API 密钥请求被拒绝：{ $name }

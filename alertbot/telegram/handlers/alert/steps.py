@@ -134,6 +134,12 @@ async def preview(flow: Flow, draft: AlertDraft, *, edit: bool) -> None:
         await flow.answer(l10n("alert-no-recipients"))
         await _after_preview_error(flow, draft, None, edit=edit)
         return
+    await show_preview(flow, shown, edit=edit)
+
+
+async def show_preview(flow: Flow, shown: Preview, *, edit: bool) -> None:
+    """The preview of a checked draft, then Confirm/Cancel: the flow waits for the official's tap."""
+    l10n = flow.l10n
     await show(flow.message, _preview_header(l10n, flow.alerts, shown), None, edit=edit)
     for language in LANGUAGES:
         await flow.answer(l10n("alert-preview-language", language=l10n.plain(f"alert-language-{language}")))
