@@ -9,6 +9,7 @@ validated whole before a service is called, and each service call is one transac
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -259,7 +260,7 @@ class Api:
         entries = await self._s.audit.entries(since=since, after_id=after_id, limit=limit)
         if official.role != "supervisor":  # a duty officer reads their own entries; a supervisor, everyone's
             entries = [e for e in entries if e.actor_id == official.telegram_id]
-        rows = [models.AuditOut(**e.__dict__) for e in entries]
+        rows = [models.AuditOut(**dataclasses.asdict(e)) for e in entries]
         page = models.AuditPage(entries=rows, next_after_id=rows[-1].id if len(rows) == limit else None)
         return _json(page.model_dump(mode="json"))
 
