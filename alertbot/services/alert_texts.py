@@ -33,7 +33,9 @@ class AlertTexts:
             spec = self.templates.catalog.get(template_id)
         except TemplateProblem:
             raise UnknownTemplateError(f"unknown template {template_id!r}", template=template_id) from None
-        wanted = "follow_up" if follow_up else "imported" if imported and spec.kind == "imported" else "warning"
+        if imported and spec.kind == "imported":  # a CAP message's own texts: a warning, or a follow-up
+            return spec
+        wanted = "follow_up" if follow_up else "warning"
         if spec.kind != wanted:
             raise UnknownTemplateError(f"{template_id!r} is not a {wanted} template", template=template_id)
         return spec

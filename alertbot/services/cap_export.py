@@ -120,25 +120,26 @@ class CapExporter:
         original: Broadcast | None,
     ) -> cap.Info:  # fmt: skip
         headline, description, instruction = self.texts(broadcast, language)
-        response = spec.cap_response_type or about.cap_response_type
+        # a warning made from a CAP message keeps the codes it came with; its follow-ups take them over
+        own = broadcast.variables if broadcast.template_id == IMPORTED_TEMPLATE else {}
+        first = original or broadcast
+        kept = first.variables if first.template_id == IMPORTED_TEMPLATE else {}
+        response = own.get("response_type") or spec.cap_response_type or about.cap_response_type
         severity = broadcast.severity or (original.severity if original else None)
-        event = about.cap_event or about.title["en"]
-        if about.id == IMPORTED_TEMPLATE and (original or broadcast).variables.get("event"):
-            event = (original or broadcast).variables["event"]
         return cap.Info(
             language=CAP_LANGUAGES[language],
-            categories=(about.cap_category or "Other",),
-            event=event,
-            response_types=(response,) if response else (),
-            urgency=spec.cap_urgency or about.cap_urgency or "Unknown",
+            categories=tuple((kept.get("category") or about.cap_category or "Other").split()),
+            event=kept.get("event") or about.cap_event or about.title["en"],
+            response_types=tuple(response.split()) if response else (),
+            urgency=own.get("urgency") or spec.cap_urgency or about.cap_urgency or "Unknown",
             severity=severity.value.capitalize() if severity else "Unknown",
-            certainty=spec.cap_certainty or about.cap_certainty or "Unknown",
+            certainty=own.get("certainty") or spec.cap_certainty or about.cap_certainty or "Unknown",
             expires=self.sent(broadcast) + self._config.cap.expires_after,
-            sender_name=broadcast.variables.get("sender_name") or self._config.cap.sender_name,
+            sender_name=own.get("sender_name") or self._config.cap.sender_name,
             headline=headline[:160] or None,
             description=description or None,
             instruction=instruction or None,
-            contact=broadcast.variables.get("contact") or self._config.cap.contact,
+            contact=own.get("contact") or self._config.cap.contact,
             areas=tuple(self._area(d, language) for d in broadcast.districts if d in self._districts),
         )
 

@@ -107,41 +107,42 @@ class CapImporter:
         severity = SEVERITIES.get(first.severity)
         if severity is None:
             raise CapImportError(f"alert/info[{first_index}]/severity", f"{first.severity} cannot be sent as a warning")
-        districts = self._areas(alert)
+        return AlertDraft(
+            IMPORTED_TEMPLATE, variables=self._texts(infos), districts=self._areas(alert), severity=severity,
+            exercise=exercise, origin=_reference(alert),
+        )  # fmt: skip
+
+    @staticmethod
+    def _texts(infos: dict[Language, tuple[int, cap.Info]]) -> dict[str, str]:
+        """The imported template's variables: each language's texts (one serving both when the other is
+        missing), and the message's CAP codes as they came."""
         variables: dict[str, str] = {}
         for language in LANGUAGES:
-            _, info = infos.get(language) or infos[next(iter(infos))]
+            _, info = infos.get(language) or next(iter(infos.values()))
             variables[f"headline_{language}"] = info.headline or info.event
             variables[f"description_{language}"] = info.description or ""
             variables[f"instruction_{language}"] = info.instruction or ""
-        variables["contact"] = first.contact or ""
-        variables["sender_name"] = first.sender_name or ""
-        variables["event"] = first.event
-        return AlertDraft(
-            IMPORTED_TEMPLATE, variables=variables, districts=districts, severity=severity, exercise=exercise,
-            origin=_reference(alert),
-        )  # fmt: skip
+        _, first = next(iter(infos.values()))
+        variables |= {
+            "contact": first.contact or "", "sender_name": first.sender_name or "", "event": first.event,
+            "category": " ".join(first.categories), "response_type": " ".join(first.response_types),
+            "urgency": first.urgency, "certainty": first.certainty,
+        }  # fmt: skip
+        return variables
 
     async def _follow_up(
         self, alert: cap.Alert, infos: dict[Language, tuple[int, cap.Info]], official_id: int
     ) -> AlertDraft:
+        """A Cancel is Sent in error (the warning withdrawn, the standard correction sent); an Update (All clear
+        included) says the message's own texts to those the warning reached."""
         original = await self._referenced(alert)
-        _, info = next(iter(infos.values()))
-        if alert.msg_type == "Cancel":
-            template = "sent_in_error"
-        elif "AllClear" in info.response_types:
-            template = "all_clear"
-        else:
-            template = "update"
+        template = "sent_in_error" if alert.msg_type == "Cancel" else "update"
         assert template in FOLLOW_UP_TEMPLATES
-        draft = await self._alerts.follow_up_draft(official_id, original.id, template)
+        draft = await self._alerts.follow_up_draft(official_id, original.id, template)  # (checks scope)
         if template == "sent_in_error":
             return AlertDraft(draft.template_id, follows_id=draft.follows_id, origin=_reference(alert))
-        details = "\n\n".join(part for part in (info.description, info.instruction) if part)
-        if template == "update" and not details:
-            raise CapImportError("alert/info[1]/description", "an Update needs a description or an instruction")
         return AlertDraft(
-            draft.template_id, {"details": details}, follows_id=draft.follows_id, origin=_reference(alert)
+            IMPORTED_TEMPLATE, self._texts(infos), follows_id=draft.follows_id, origin=_reference(alert)
         )
 
     async def _referenced(self, alert: cap.Alert) -> Broadcast:
