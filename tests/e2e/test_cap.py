@@ -96,7 +96,7 @@ async def test_every_kind_exported_and_reimported_gives_back_its_content(api: Fa
         mistake = (await alerts.confirm(OFFICER, draft)).broadcast
         cancel = await exported(client, mistake.id)
         assert cancel.msg_type == "Cancel"
-        assert [r.identifier for r in cancel.references][0] == f"alertbot-{warning.id}"
+        assert cancel.references[0].identifier == f"alertbot-{warning.id}"
         assert all(r.sender == "alertbot@example.org" for r in cancel.references)
         # the imported warning, cancelled by its sender: Sent in error of it
         imported_alert = cap.loads(as_new(original, "alert"))
