@@ -3,16 +3,56 @@ what `/api/v1/openapi.json` describes (generated from them, never written by han
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
+from alertbot.content.templates import MessageTemplates
 from alertbot.core.domain import Audience, BusinessCategory, Language
 
-Text = Annotated[str, StringConstraints(max_length=1000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_TEXT = 1000
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+
+
+def _names(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if not re.match(NAME_PATTERN, name) or len(name) > 64:
+            raise ValueError(f"{name!r} is not a variable name (a-z, 0-9, _; a letter first)")
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"{name}: longer than {MAX_TEXT} characters")
+    return value
+
+
+Variables = Annotated[
+    dict[str, str],
+    AfterValidator(_names),
+    WithJsonSchema({
+        "type": "object", "maxProperties": 32,
+        "propertyNames": {"pattern": NAME_PATTERN, "minLength": 1, "maxLength": 64},
+        "additionalProperties": {"type": "string", "maxLength": MAX_TEXT},
+    }),
+]  # fmt: skip
+"""A template's variables by name (the names each template takes: GET /templates)."""
+
+
+def _warning_templates(schema: dict[str, Any]) -> None:
+    schema["enum"] = [t.id for t in MessageTemplates().catalog.templates if t.kind == "warning"]
+
+
 DistrictName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 AUDIENCES = ["all", "residents", "businesses", *(f"business:{c.value}" for c in BusinessCategory)]
 
@@ -25,14 +65,22 @@ class SeverityName(StrEnum):
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A request body: unknown fields refused, and no coercion (strict: 0 is not false, "1" is not 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+_EXAMPLE = {"template": "gas_leak", "variables": {"location": "北二马路 12 号", "hotline": "96177"},
+            "districts": ["heping"]}  # fmt: skip
 
 
 class AlertRequest(Body):
     """A warning from a template: what `/alert` asks in the chat, in one request."""
 
-    template: Name = Field(description="a warning template's id (GET /templates)")
-    variables: dict[Name, Text] = Field(default_factory=dict, max_length=32)
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    template: Name = Field(description="a warning template's id (GET /templates)", json_schema_extra=_warning_templates)
+    variables: Variables = Field(default_factory=dict, max_length=32)
     districts: list[DistrictName] = Field(
         min_length=1, max_length=64, description='district ids or names, or ["*"] for all (needs scope "*")'
     )
@@ -59,6 +107,8 @@ class AlertRequest(Body):
 
 
 class NewAlert(AlertRequest):
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE, {**_EXAMPLE, "exercise": True}]})
+
     send_at: AwareDatetime | None = Field(
         default=None, description="queue now, send then (1 minute to 30 days ahead), with its UTC offset"
     )
@@ -66,8 +116,36 @@ class NewAlert(AlertRequest):
 
 
 class FollowUpRequest(Body):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"template": "update", "variables": {"details": "泄漏点已关闭。"}}]}
+    )
+
     template: Literal["update", "all_clear", "sent_in_error"]
-    variables: dict[Name, Text] = Field(default_factory=dict, max_length=8)
+    variables: Variables = Field(default_factory=dict, max_length=8)
+
+
+def _iso(value: object) -> object:
+    """A date-time in a query is ISO 8601 text with its offset, not a number of seconds."""
+    if isinstance(value, str):
+        datetime.fromisoformat(value)  # (ValueError names the problem)
+    return value
+
+
+MAX_ID = 2**31 - 1  # the ids' column type (INTEGER)
+
+
+class AuditQuery(BaseModel):
+    """Query parameters: text, read as numbers and date-times where the field says so."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: Annotated[AwareDatetime, BeforeValidator(_iso)] | None = Field(
+        default=None, description="entries from then on (ISO 8601 with its UTC offset)"
+    )
+    after_id: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(
+        default=None, description="entries after this one (paging)"
+    )
+    limit: int = Field(default=100, ge=1, le=500)
 
 
 class Decision(Body):

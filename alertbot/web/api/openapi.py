@@ -19,6 +19,7 @@ from alertbot.web.api.operations import CAP_XML, IDEMPOTENCY_KEY, JSON, OPERATIO
 from alertbot.web.api.problems import PROBLEM_JSON, TITLES
 
 _BODY_ERRORS = (400, 413, 415, 422)
+_NEXT = {"status": "get", "cap": "cap", "follow_up": "follow_up", "cancel": "cancel", "decide": "decide"}
 
 
 def _version() -> str:
@@ -62,11 +63,27 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _one(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: "X or null" is just X (an absent parameter is the null)."""
+    options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]
+    kept = {k: v for k, v in schema.items() if k in ("description", "default")}
+    return options[0] | kept if len(options) == 1 else schema
+
+
 def _operation(op: Operation) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     if "{id}" in op.path:
-        parameters.append({"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}})
-    parameters += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in op.query.items()]
+        parameters.append(
+            {
+                "name": "id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": models.MAX_ID},
+            }
+        )
+    if op.query is not None:
+        fields = op.query.model_json_schema()["properties"]
+        parameters += [{"name": n, "in": "query", "required": False, "schema": _one(s)} for n, s in fields.items()]
     if op.idempotency:
         parameters.append({
             "name": IDEMPOTENCY_KEY, "in": "header", "required": op.idempotency == "required",
@@ -84,6 +101,12 @@ def _operation(op: Operation) -> dict[str, Any]:
             "description": TITLES.get(status, "OK"),
             "content": {content_type: {"schema": schema}},
         }
+    if models.Created in {m for m, _ in op.responses.values()}:
+        for status in ("201", "202"):  # what a client does next with the alert made
+            responses[status]["links"] = {
+                name: {"operationId": target, "parameters": {"id": "$response.body#/alert/id"}}
+                for name, target in _NEXT.items()
+            }
     problems = {401, 429, *op.errors, *(_BODY_ERRORS if op.body is not None else ())}
     for status in sorted(problems):
         responses[str(status)] = {

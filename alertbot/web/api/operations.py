@@ -3,8 +3,7 @@ by the OpenAPI document (`openapi.py`), so the two cannot disagree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
@@ -25,7 +24,7 @@ class Operation:
     responses: dict[int, tuple[type[BaseModel] | None, str]]  # status -> (model, content type)
     body: type[BaseModel] | None = None
     body_type: str = JSON
-    query: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> JSON schema
+    query: type[BaseModel] | None = None  # the query parameters, validated by this model
     idempotency: str | None = None  # "required" | "optional"
     errors: tuple[int, ...] = ()  # the problems it may answer, besides 401, 429 and (with a body) 413/415/422
     public: bool = False
@@ -58,9 +57,7 @@ OPERATIONS: list[Operation] = [
               errors=_ALERT_ERRORS),
     Operation("GET", "/audit", "audit",
               "Audit entries (a supervisor: everyone's; a duty officer: their own), oldest first",
-              {200: (models.AuditPage, JSON)}, errors=(403,),
-              query={"since": {"type": "string", "format": "date-time"}, "after_id": {"type": "integer", "minimum": 0},
-                     "limit": {"type": "integer", "minimum": 1, "maximum": 500}}),
+              {200: (models.AuditPage, JSON)}, errors=(403, 422), query=models.AuditQuery),
     Operation("GET", "/stats", "stats", "Subscribers per district and kind in the key's scope; deliveries queued",
               {200: (models.Stats, JSON)}, errors=(403,)),
     Operation("POST", "/cap", "cap_import",

@@ -15,7 +15,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -49,7 +48,7 @@ class Call:
 
 def _alert_id(call: Call) -> int:
     text = call.request.match_info["id"]
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > 12 or not 1 <= int(text) <= models.MAX_ID:
         raise ApiProblem(404, f"no alert {text!r}", field="id")
     return int(text)
 
@@ -66,8 +65,10 @@ class Api:
         }  # fmt: skip
 
     def register(self, app: web.Application) -> None:
+        app.middlewares.append(_problems_for_api_paths)
         for operation in OPERATIONS:
-            app.router.add_route(operation.method, PREFIX + operation.path, self._endpoint(operation))
+            path = PREFIX + operation.path.replace("{id}", r"{id:\d{1,12}}")  # /alerts/preview is no alert id
+            app.router.add_route(operation.method, path, self._endpoint(operation))
         app.router.add_get(PREFIX + "/openapi.json", _openapi)
         app.router.add_get("/api/docs", _docs)
 
@@ -131,14 +132,12 @@ class Api:
                 return cap.loads(data)
             except cap.CapError as error:
                 raise from_cap_error(error) from None
-        try:
-            parsed = json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ApiProblem(400, f"the body is not JSON: {error}", field="body") from None
         assert operation.body is not None
         try:
-            return operation.body.model_validate(parsed)
+            return operation.body.model_validate_json(data)
         except ValidationError as error:
+            if any(e["type"] == "json_invalid" for e in error.errors()):
+                raise ApiProblem(400, "the body is not JSON", field="body") from None
             raise from_validation(error) from None
 
     # -- the operations -------------------------------------------------------------------------------
@@ -247,17 +246,13 @@ class Api:
         return web.Response(body=document, content_type=CAP_XML, charset="utf-8")
 
     async def _audit(self, call: Call) -> web.Response:
-        query = call.request.query
         try:
-            since = datetime.fromisoformat(query["since"]) if query.get("since") else None
-            if since is not None and since.tzinfo is None:
-                raise ValueError("needs a UTC offset")
-            after_id = int(query["after_id"]) if query.get("after_id") else None
-            limit = min(500, max(1, int(query.get("limit", "100"))))
-        except ValueError as error:
-            raise ApiProblem(422, f"bad query: {error}", field="since") from None
+            query = models.AuditQuery.model_validate(dict(call.request.query))
+        except ValidationError as error:
+            raise from_validation(error) from None
         official = await self._s.alerts.official(call.key.official_id, "audit")
-        entries = await self._s.audit.entries(since=since, after_id=after_id, limit=limit)
+        limit = query.limit
+        entries = await self._s.audit.entries(since=query.since, after_id=query.after_id, limit=limit)
         if official.role != "supervisor":  # a duty officer reads their own entries; a supervisor, everyone's
             entries = [e for e in entries if e.actor_id == official.telegram_id]
         rows = [models.AuditOut(**dataclasses.asdict(e)) for e in entries]
@@ -321,6 +316,20 @@ class Api:
                                  failed=c.failed, cancelled=c.cancelled),
             links=links,
         )  # fmt: skip
+
+
+@web.middleware
+async def _problems_for_api_paths(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Under /api/, the router's own refusals (no such path, method not allowed) are problem documents too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if not request.path.startswith("/api/") or error.status < 400:
+            raise
+        allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+        return ApiProblem(error.status, error.reason, headers=allow).response()
 
 
 async def _openapi(_request: web.Request) -> web.Response:
