@@ -27,13 +27,18 @@ class ApiKey:
         return self.revoked_at is None
 
 
+IN_PROGRESS = 0
+"""The status of an idempotent request still being worked on."""
+
+
 @dataclass(frozen=True, slots=True)
 class Remembered:
     """The first answer to an idempotent request: what it asked (hashed), what it made, its HTTP status."""
 
     request_hash: str
     broadcast_id: int | None
-    status: int
+    status: int  # IN_PROGRESS until it is settled
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,24 +96,23 @@ class ApiKeyRepository:
 
 
 class IdempotencyRepository:
+    """Requests with an Idempotency-Key: claimed before the work (status 0: in progress), settled after it."""
+
     def __init__(self, database: Database) -> None:
         self._database = database
 
+    def _row(self, key_name: str, idempotency_key: str) -> sa.ColumnElement[bool]:
+        return sa.and_(api_requests.c.key_name == key_name, api_requests.c.idempotency_key == idempotency_key)
+
     async def get(self, key_name: str, idempotency_key: str) -> Remembered | None:
         async with self._database.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(api_requests).where(
-                        api_requests.c.key_name == key_name, api_requests.c.idempotency_key == idempotency_key
-                    )
-                )
-            ).first()
-        return None if row is None else Remembered(row.request_hash, row.broadcast_id, row.status)
+            row = (await conn.execute(sa.select(api_requests).where(self._row(key_name, idempotency_key)))).first()
+        if row is None:
+            return None
+        return Remembered(row.request_hash, row.broadcast_id, row.status, as_utc(row.created_at))  # type: ignore[arg-type]
 
-    async def remember(
-        self, key_name: str, idempotency_key: str, request_hash: str, broadcast_id: int | None, status: int
-    ) -> Remembered:
-        """Keep the answer; when a concurrent request with the same key was first, return its answer."""
+    async def claim(self, key_name: str, idempotency_key: str, request_hash: str) -> Remembered | None:
+        """Take the key for this request (None); when it was taken before, what is remembered of that one."""
         try:
             async with self._database.transaction() as conn:
                 await conn.execute(
@@ -116,16 +120,27 @@ class IdempotencyRepository:
                         key_name=key_name,
                         idempotency_key=idempotency_key,
                         request_hash=request_hash,
-                        broadcast_id=broadcast_id,
-                        status=status,
+                        broadcast_id=None,
+                        status=IN_PROGRESS,
                         created_at=utcnow(),
                     )
                 )
         except IntegrityError:
-            first = await self.get(key_name, idempotency_key)
-            assert first is not None
-            return first
-        return Remembered(request_hash, broadcast_id, status)
+            return await self.get(key_name, idempotency_key)
+        return None
+
+    async def settle(self, key_name: str, idempotency_key: str, broadcast_id: int, status: int) -> None:
+        async with self._database.transaction() as conn:
+            await conn.execute(
+                api_requests.update()
+                .where(self._row(key_name, idempotency_key))
+                .values(broadcast_id=broadcast_id, status=status)
+            )
+
+    async def release(self, key_name: str, idempotency_key: str) -> None:
+        """The request made nothing (refused, or failed): the key may be used again."""
+        async with self._database.transaction() as conn:
+            await conn.execute(sa.delete(api_requests).where(self._row(key_name, idempotency_key)))
 
 
 class CapImportRepository:

@@ -195,3 +195,27 @@ async def test_the_two_person_rule_holds_through_the_api(api: FakeBotAPI, db_pat
             "POST", f"/api/v1/alerts/{alert_id}/decision", json={"approve": True}
         )
         assert status == 409, problem  # decided already
+
+
+async def test_one_idempotency_key_makes_one_alert_even_at_once(api: FakeBotAPI, db_path: Path) -> None:
+    async with running_bot(make_config(api, db_path)) as bot:
+        await seed_residents(bot.database, range(70_300, 70_305), ("heping",))
+        client = ApiClient(bot, await new_key(bot, "scada", OFFICER))
+        headers = {"Idempotency-Key": "burst"}
+        answers = await asyncio.gather(
+            *(client.call("POST", "/api/v1/alerts", json=WARNING, headers=headers) for _ in range(5))
+        )
+        statuses = sorted(status for status, _, _ in answers)
+        assert statuses[0] == 201 and set(statuses) <= {201, 409}, answers
+        ids = {body["alert"]["id"] for status, body, _ in answers if status == 201}
+        assert len(ids) == 1 and await broadcast_count(bot) == 1
+        busy = [body for status, body, _ in answers if status == 409]
+        assert all(b["field"] == "Idempotency-Key" for b in busy)
+
+        # a refused request makes nothing and keeps nothing: the key may be sent again, corrected
+        wrong = {**WARNING, "variables": {"location": "中街"}}
+        status, problem, _ = await client.call("POST", "/api/v1/alerts", json=wrong, headers={"Idempotency-Key": "k2"})
+        assert status == 422 and problem["field"] == "variables.hotline"
+        fixed = {**WARNING, "variables": {"location": "中街", "hotline": "96177"}}
+        status, made, _ = await client.call("POST", "/api/v1/alerts", json=fixed, headers={"Idempotency-Key": "k2"})
+        assert status == 201 and await broadcast_count(bot) == 2, made

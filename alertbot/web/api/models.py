@@ -70,7 +70,7 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-_EXAMPLE = {"template": "gas_leak", "variables": {"location": "北二马路 12 号", "hotline": "96177"},
+_EXAMPLE: dict[str, Any] = {"template": "gas_leak", "variables": {"location": "北二马路 12 号", "hotline": "96177"},
             "districts": ["heping"]}  # fmt: skip
 
 

@@ -102,8 +102,8 @@ def _operation(op: Operation) -> dict[str, Any]:
             "content": {content_type: {"schema": schema}},
         }
     if models.Created in {m for m, _ in op.responses.values()}:
-        for status in ("201", "202"):  # what a client does next with the alert made
-            responses[status]["links"] = {
+        for created in ("201", "202"):  # what a client does next with the alert made
+            responses[created]["links"] = {
                 name: {"operationId": target, "parameters": {"id": "$response.body#/alert/id"}}
                 for name, target in _NEXT.items()
             }

@@ -15,18 +15,20 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from alertbot.content import cap
+from alertbot.core.clock import utcnow
 from alertbot.core.domain import LANGUAGES, Broadcast, BroadcastKind, Severity
 from alertbot.core.errors import AppError
 from alertbot.services.alerts import Preview
 from alertbot.services.container import Services
 from alertbot.services.drafts import AlertDraft
-from alertbot.storage.api import ApiKey
+from alertbot.storage.api import IN_PROGRESS, ApiKey
 from alertbot.storage.audit import acting_via
 from alertbot.web.api import models
 from alertbot.web.api.limits import RateLimiter
@@ -37,6 +39,7 @@ from alertbot.web.api.problems import ApiProblem, from_app_error, from_cap_error
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
+ABANDONED = timedelta(minutes=1)  # an idempotent request in progress this long was cut off
 
 
 @dataclass
@@ -192,25 +195,32 @@ class Api:
             raise ApiProblem(428, f"the {IDEMPOTENCY_KEY} header is required", field=IDEMPOTENCY_KEY)
         if len(key) > 128:
             raise ApiProblem(422, f"{IDEMPOTENCY_KEY} is longer than 128 characters", field=IDEMPOTENCY_KEY)
-        scope = f"{call.request.path} {request.model_dump_json()}"
-        digest = hashlib.sha256(scope.encode()).hexdigest()
-        store = self._s.idempotency
-        if key:
-            earlier = await store.get(call.key.name, key)
-            if earlier is not None:
-                return await self._replay(earlier.request_hash, digest, earlier.broadcast_id, earlier.status)
-        status, broadcast_id = await create()
-        if key:
-            first = await store.remember(call.key.name, key, digest, broadcast_id, status)
-            return await self._replay(first.request_hash, digest, first.broadcast_id, first.status)
-        return await self._created(status, broadcast_id)
-
-    async def _replay(self, stored: str, digest: str, broadcast_id: int | None, status: int) -> web.Response:
-        if stored != digest:
-            raise ApiProblem(
-                409, f"this {IDEMPOTENCY_KEY} was used for another request", field=IDEMPOTENCY_KEY, kind="idempotency"
-            )
-        assert broadcast_id is not None
+        if not key:
+            return await self._created(*await create())
+        digest = hashlib.sha256(f"{call.request.path} {request.model_dump_json()}".encode()).hexdigest()
+        store, name = self._s.idempotency, call.key.name
+        first = await store.claim(name, key, digest)
+        if first is not None and first.status == IN_PROGRESS and utcnow() - first.created_at > ABANDONED:
+            await store.release(name, key)  # its process died mid-way; confirm's duplicate window guards a resend
+            first = await store.claim(name, key, digest)
+        if first is not None:
+            if first.request_hash != digest:
+                raise ApiProblem(
+                    409, f"this {IDEMPOTENCY_KEY} was used for another request", field=IDEMPOTENCY_KEY,
+                    kind="idempotency",
+                )  # fmt: skip
+            if first.status == IN_PROGRESS or first.broadcast_id is None:
+                raise ApiProblem(
+                    409, f"a request with this {IDEMPOTENCY_KEY} is being handled; retry in a second",
+                    field=IDEMPOTENCY_KEY, kind="in-progress", headers={"Retry-After": "1"},
+                )  # fmt: skip
+            return await self._created(first.status, first.broadcast_id)
+        try:
+            status, broadcast_id = await create()
+        except BaseException:
+            await store.release(name, key)  # nothing made: the same key may be sent again
+            raise
+        await store.settle(name, key, broadcast_id, status)
         return await self._created(status, broadcast_id)
 
     async def _created(self, status: int, broadcast_id: int) -> web.Response:
