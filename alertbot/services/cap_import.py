@@ -141,9 +141,7 @@ class CapImporter:
         draft = await self._alerts.follow_up_draft(official_id, original.id, template)  # (checks scope)
         if template == "sent_in_error":
             return AlertDraft(draft.template_id, follows_id=draft.follows_id, origin=_reference(alert))
-        return AlertDraft(
-            IMPORTED_TEMPLATE, self._texts(infos), follows_id=draft.follows_id, origin=_reference(alert)
-        )
+        return AlertDraft(IMPORTED_TEMPLATE, self._texts(infos), follows_id=draft.follows_id, origin=_reference(alert))
 
     async def _referenced(self, alert: cap.Alert) -> Broadcast:
         """The warning the message follows up on: the latest referenced message alertbot sent or imported."""

@@ -28,7 +28,7 @@ def schemathesis_command() -> str:
     return str(found) if found.exists() else (shutil.which("schemathesis") or "schemathesis")
 
 
-async def test_the_api_answers_as_its_openapi_document_says(api: FakeBotAPI, db_path: Path) -> None:
+async def test_the_api_answers_as_its_openapi_document_says(api: FakeBotAPI, db_path: Path, tmp_path: Path) -> None:
     config = make_config(api, db_path)
     config = config.model_copy(update={"api": ApiConfig(requests_per_minute=60_000)})
     async with running_bot(config) as bot:
@@ -39,7 +39,7 @@ async def test_the_api_answers_as_its_openapi_document_says(api: FakeBotAPI, db_
             f"http://127.0.0.1:{bot.server.port}/api/v1/openapi.json", "--checks", "all",
             "--exclude-checks", "positive_data_acceptance", "--max-examples", str(EXAMPLES),
             "--seed", "20261203", "--header", f"Authorization: Bearer {key}",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=tmp_path,  # (its cache goes there)
         )  # fmt: skip
         output, _ = await asyncio.wait_for(process.communicate(), timeout=300)
         report = output.decode(errors="replace")
