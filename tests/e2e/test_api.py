@@ -95,6 +95,10 @@ async def test_the_whole_api_flow(api: FakeBotAPI, db_path: Path, tmp_path: Path
         by_key = [e for e in page["entries"] if e["details"].get("via") == "api:scada-heping"]
         assert {"compose", "send", "follow_up", "schedule", "cancel"} <= {e["action"] for e in by_key}
         assert all(e["actor_id"] == OFFICER for e in by_key)
+        calls = [(e["details"]["method"], e["details"]["path"], e["details"]["status"])
+                 for e in by_key if e["action"] == "api_call"]  # fmt: skip
+        assert ("GET", "/api/v1/templates", 200) in calls and ("POST", "/api/v1/alerts", 409) in calls
+        assert ("GET", f"/api/v1/alerts/{warning_id}/cap", 200) in calls
 
         status, stats, _ = await client.call("GET", "/api/v1/stats")
         assert status == 200
