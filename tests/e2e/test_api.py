@@ -37,6 +37,13 @@ async def test_the_whole_api_flow(api: FakeBotAPI, db_path: Path, tmp_path: Path
         assert "scada-heping" in listed.stdout and key not in listed.stdout
         client = ApiClient(bot, key)
 
+        status, document, _ = await ApiClient(bot, None).call("GET", "/api/v1/openapi.json")
+        assert (
+            status == 200 and document["openapi"] == "3.1.0" and "/api/v1/alerts/{id}/follow-ups" in document["paths"]
+        )
+        status, page, _ = await ApiClient(bot, None).call("GET", "/api/docs")
+        assert status == 200 and all(f"<code>{m.upper()} {p}</code>" in page
+                                     for p, ops in document["paths"].items() for m in ops)  # fmt: skip
         status, templates, _ = await client.call("GET", "/api/v1/templates")
         assert status == 200 and "gas_leak" in {t["id"] for t in templates}
         assert "cap_alert" not in {t["id"] for t in templates}
