@@ -31,8 +31,13 @@ RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev \
 # --- runtime: the venv and the app, nothing else -------------------------------------------------------------
 FROM ${PYTHON_IMAGE}
 
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH
+# MPLCONFIGDIR: matplotlib's font cache, outside the data volume (built at the first chart).
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH=/app/.venv/bin:$PATH MPLCONFIGDIR=/tmp/matplotlib
 
+# A CJK font for the /stats chart's Chinese labels (without one it is drawn with the districts' English names).
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --uid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin alertbot \
     && mkdir -p /data && chown alertbot:alertbot /data
 

@@ -1,4 +1,5 @@
-"""Campaigns in the chat, end to end: the acknowledgement button, /quiet, /campaigns and /stats.
+"""Campaigns in the chat, end to end: the acknowledgement button, /quiet, /campaigns and /stats (its chart:
+test_stats_chart.py).
 
 The real bot polls the Bot API test double; occurrences are triggered through CampaignService with explicit
 times (`fire`) or now (`run_now`), and the background dispatcher sends what they queue.
@@ -88,6 +89,19 @@ async def nothing_more_arrives(api: FakeBotAPI, chat: int, count: int, seconds: 
 async def restaurants(bot: Application) -> None:
     await seed_business(bot.database, RESTAURANT, BusinessCategory.RESTAURANT, ("heping",), "en")
     await seed_business(bot.database, RESTAURANT_ZH, BusinessCategory.RESTAURANT, ("tiexi",), "zh")
+
+
+async def ask_stats(official: Person, *, last: str | None = None) -> tuple[Message, str]:
+    """/stats: the chart (a sendPhoto) and the tables' HTML, its caption or the messages after it (up to the
+    one containing `last`)."""
+    after = official.messages[-1]["message_id"] if official.messages else 0
+    await official.say("/stats", timeout=30)  # the first chart of a test run imports matplotlib
+    chart = next(m for m in official.messages if m["message_id"] > after)
+    assert chart["method"] == "sendPhoto", chart
+    if chart["caption"] is not None:
+        return chart, chart["params"]["caption"]
+    await official.api.wait_for_message(official.id, after=chart["message_id"], contains=last)
+    return chart, "\n\n".join(m["text"] for m in official.messages if m["message_id"] > chart["message_id"])
 
 
 async def test_ack_button_records_once_and_marks_the_reminder(
@@ -331,14 +345,14 @@ async def test_stats_shows_subscribers_and_confirmation_rates(
     owner = person(RESTAURANT, "en")
     await owner.tap(owner.messages[-1], ACK_BUTTON)
 
-    stats = (await person(OFFICER, "en").say("/stats"))["text"]
+    _, stats = await ask_stats(person(OFFICER, "en"))
     assert "Active subscribers by district</b>\n<pre>District" in stats
     assert re.search(r"\nHeping +3 +1 +4\n", stats) and re.search(r"\nTiexi +2 +1 +3\n", stats)
     assert re.search(r"\nFaku County +0 +0 +0", stats)
     assert "LPG safety self-check for restaurants</b> — confirmations by district" in stats
     assert re.search(r"\nHeping +1 +1 +100%\n", stats) and re.search(r"\nTiexi +1 +0 +0%", stats)
 
-    tiexi = (await person(TIEXI_OFFICER, "zh-hans").say("/stats"))["text"]
+    _, tiexi = await ask_stats(person(TIEXI_OFFICER, "zh-hans"))
     assert re.search(r"\n铁西区 +2 +1 +3\n", tiexi) and re.search(r"\n于洪区 +0 +0 +0", tiexi)
     assert "和平区" not in tiexi  # only the official's districts
     assert re.search(r"\n铁西区 +1 +0 +0%", tiexi)

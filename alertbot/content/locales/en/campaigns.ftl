@@ -124,3 +124,12 @@ stats-col-received = Recv.
 stats-col-confirmed = Conf.
 stats-col-rate = %
 stats-no-ack-campaigns = No campaign in your districts asks for confirmations.
+# The /stats chart (an image: plain text, no markup or emoji).
+stats-chart-title = Subscribers and confirmations · { $date }
+stats-chart-subscribers = Active subscribers by district
+stats-chart-residents = Residents
+stats-chart-businesses = Businesses
+stats-chart-subscribers-axis = Subscribers
+stats-chart-acks = { $title } — confirmed by district
+stats-chart-rate-axis = Confirmed (%)
+stats-chart-no-deliveries = No reminders delivered yet.

@@ -124,3 +124,12 @@ stats-col-received = 收到
 stats-col-confirmed = 已确认
 stats-col-rate = %
 stats-no-ack-campaigns = 您辖区内目前没有需要确认的提醒活动。
+# /stats 图表（图片：纯文本，不含标记或表情符号）。
+stats-chart-title = 订阅与确认统计 · { $date }
+stats-chart-subscribers = 各区县有效订阅人数
+stats-chart-residents = 居民
+stats-chart-businesses = 企业
+stats-chart-subscribers-axis = 订阅人数
+stats-chart-acks = { $title } — 各区县确认率
+stats-chart-rate-axis = 已确认（%）
+stats-chart-no-deliveries = 尚未送达任何提醒。
