@@ -263,6 +263,16 @@ class AlertService(QueueingService):
         await self._check_scope(official, original, "follow-up")
         return original
 
+    async def visible(self, actor_id: int, broadcast_id: int, attempted: str) -> Broadcast:
+        """A broadcast the official may read (its status, its CAP document): one of their districts'. Anyone
+        else, or a broadcast outside their districts, is refused and audited; a missing one is not found."""
+        official = await self.official(actor_id, attempted)
+        broadcast = await self._repo.get(broadcast_id)
+        if broadcast is None:
+            raise BroadcastNotFoundError(f"no broadcast #{broadcast_id}", id=broadcast_id)
+        await self._check_scope(official, broadcast, attempted)
+        return broadcast
+
     async def _check_scope(self, official: OfficialConfig, broadcast: Broadcast, attempted: str) -> None:
         """Refuse (and audit) `attempted` on a broadcast outside the official's districts."""
         if not self.officials.covers(official, broadcast.districts):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from alertbot.config import ApiConfig
 from alertbot.content import cap
+from alertbot.services.drafts import AlertDraft
 from alertbot.storage.tables import broadcasts
 from tests.botapi import FakeBotAPI
 from tests.e2e.api_client import ApiClient, alertbot_cli, cli_config, new_key
@@ -171,6 +172,20 @@ async def test_each_refusal_once(api: FakeBotAPI, db_path: Path) -> None:
         assert status == 429 and int(headers["Retry-After"]) >= 1, problem
         assert (await client.call("GET", "/api/v1/templates"))[0] == 200  # per key
         assert await broadcast_count(bot) == 0
+
+        # reading an alert outside one's districts: refused by the service, and audited like any refusal
+        made = await bot.services.alerts.confirm(OFFICER, AlertDraft("gas_leak", LEAK, ("heping",)))
+        other_tiexi = ApiClient(bot, await new_key(bot, "tiexi-2", TIEXI_OFFICER))
+        for path in (f"/api/v1/alerts/{made.broadcast.id}", f"/api/v1/alerts/{made.broadcast.id}/cap"):
+            status, problem, _ = await other_tiexi.call("GET", path)
+            assert status == 403, problem
+        refusals = [
+            e for e in await bot.services.audit.entries() if e.action == "refused" and e.actor_id == TIEXI_OFFICER
+        ]
+        assert {e.details.get("attempted") for e in refusals} >= {"status", "cap"}
+        assert all(
+            e.broadcast_id == made.broadcast.id for e in refusals if e.details.get("attempted") in ("status", "cap")
+        )
 
 
 async def test_the_two_person_rule_holds_through_the_api(api: FakeBotAPI, db_path: Path) -> None:

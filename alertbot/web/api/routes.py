@@ -244,17 +244,18 @@ class Api:
         return await self._created(status, broadcast_id)
 
     async def _created(self, status: int, broadcast_id: int) -> web.Response:
-        out = await self._alert_out(broadcast_id)
+        out = await self._alert_out(await self._broadcast(broadcast_id))
         body = models.Created(outcome="queued" if status == 201 else "pending_approval", alert=out)
         return _json(body.model_dump(mode="json"), status=status, headers={"Location": out.links["self"]})
 
     async def _get(self, call: Call) -> web.Response:
         broadcast = await self._in_scope(call, _alert_id(call), "status")
-        return _json((await self._alert_out(broadcast.id)).model_dump(mode="json"))
+        return _json((await self._alert_out(broadcast)).model_dump(mode="json"))
 
     async def _cancel(self, call: Call) -> web.Response:
-        stopped = await self._s.alerts.cancel(call.key.official_id, _alert_id(call))
-        out = await self._alert_out(_alert_id(call))
+        alert_id = _alert_id(call)
+        stopped = await self._s.alerts.cancel(call.key.official_id, alert_id)
+        out = await self._alert_out(await self._broadcast(alert_id))
         return _json(models.Cancelled(cancelled_deliveries=stopped, alert=out).model_dump(mode="json"))
 
     async def _follow_up(self, call: Call) -> web.Response:
@@ -267,7 +268,7 @@ class Api:
     async def _decide(self, call: Call) -> web.Response:
         decision: models.Decision = call.body
         broadcast = await self._s.alerts.decide(call.key.official_id, _alert_id(call), approve=decision.approve)
-        return _json((await self._alert_out(broadcast.id)).model_dump(mode="json"))
+        return _json((await self._alert_out(broadcast)).model_dump(mode="json"))
 
     async def _cap(self, call: Call) -> web.Response:
         broadcast = await self._in_scope(call, _alert_id(call), "cap")
@@ -312,7 +313,7 @@ class Api:
             call.body, official_id=call.key.official_id, mode=call.key.cap_import,  # type: ignore[arg-type]
             key_name=call.key.name,
         )  # fmt: skip
-        alert = await self._alert_out(result.broadcast.id) if result.broadcast else None
+        alert = await self._alert_out(result.broadcast) if result.broadcast else None
         out = models.CapImported(
             outcome=result.outcome, reason=result.reason, alert=alert,
             preview=preview_out(result.preview) if result.preview else None,
@@ -324,17 +325,19 @@ class Api:
 
     async def _in_scope(self, call: Call, broadcast_id: int, attempted: str) -> Broadcast:
         """The broadcast, if it exists and is the key's official's to see (else 404 / 403, audited)."""
-        official = await self._s.alerts.official(call.key.official_id, attempted)
-        broadcast = await self._s.alerts.get(broadcast_id)
-        if broadcast is None or broadcast.kind is BroadcastKind.REMINDER:
+        broadcast = await self._s.alerts.visible(call.key.official_id, broadcast_id, attempted)
+        if broadcast.kind is BroadcastKind.REMINDER:
             raise ApiProblem(404, f"no alert {broadcast_id}", field="id")
-        if not self._s.officials.covers(official, broadcast.districts):
-            raise ApiProblem(403, f"alert {broadcast_id} is outside your districts", field="id")
         return broadcast
 
-    async def _alert_out(self, broadcast_id: int) -> models.AlertOut:
-        report = await self._s.alerts.report(broadcast_id)
-        b, c = report.broadcast, report.counts
+    async def _broadcast(self, broadcast_id: int) -> Broadcast:
+        """A broadcast this request has just made or changed (it exists)."""
+        broadcast = await self._s.alerts.get(broadcast_id)
+        assert broadcast is not None
+        return broadcast
+
+    async def _alert_out(self, b: Broadcast) -> models.AlertOut:
+        c = await self._s.broadcasts.counts(b.id)
         links = {"self": f"{PREFIX}/alerts/{b.id}", "cap": f"{PREFIX}/alerts/{b.id}/cap"}
         return models.AlertOut(
             id=b.id, kind=b.kind.value, status=b.status.value, template=b.template_id,
