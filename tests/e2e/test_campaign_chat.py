@@ -333,9 +333,8 @@ async def test_preview_and_run_now_with_a_named_confirmation(
                        ("run", OFFICER)]  # fmt: skip
 
 
-async def test_stats_shows_subscribers_and_confirmation_rates(
-    bot: Application, api: FakeBotAPI, person: MakePerson
-) -> None:
+async def confirmed_in_heping(bot: Application, person: MakePerson) -> None:
+    """Two restaurants (Heping, Tiexi) get the summer check; the one in Heping confirms."""
     await restaurants(bot)
     await seed_residents(bot.database, range(5000, 5003), ("heping",), "en")
     await seed_residents(bot.database, range(5100, 5102), ("tiexi",), "zh")
@@ -344,6 +343,12 @@ async def test_stats_shows_subscribers_and_confirmation_rates(
     await wait_until_done(bot, result.broadcast.id)
     owner = person(RESTAURANT, "en")
     await owner.tap(owner.messages[-1], ACK_BUTTON)
+
+
+async def test_stats_shows_subscribers_and_confirmation_rates(
+    bot: Application, api: FakeBotAPI, person: MakePerson
+) -> None:
+    await confirmed_in_heping(bot, person)
 
     _, stats = await ask_stats(person(OFFICER, "en"))
     assert "Active subscribers by district</b>\n<pre>District" in stats

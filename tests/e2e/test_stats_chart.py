@@ -19,20 +19,17 @@ from alertbot.config import AppConfig
 from alertbot.telegram.handlers.campaigns import stats as stats_handler
 from tests.botapi import FakeBotAPI
 from tests.e2e.test_campaign_chat import (
-    ACK_BUTTON,
     OFFICER,
     RESIDENT,
-    RESTAURANT,
     SUMMER,
     TIEXI_HEATING,
     TIEXI_OFFICER,
     WINTER_CO,
     MakePerson,
     ask_stats,
-    now,
-    restaurants,
+    confirmed_in_heping,
 )
-from tests.harness import make_config, seed_residents, wait_until_done
+from tests.harness import make_config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Campaigns in Faku County only, asking for confirmations: outside a Tiexi officer's scope; with them a
@@ -63,18 +60,6 @@ def png_size(data: bytes) -> tuple[int, int]:
     pixels = imread(io.BytesIO(data), format="png")
     assert pixels.shape[:2] == (height, width)
     return width, height
-
-
-async def confirmed_in_heping(bot: Application, person: MakePerson) -> None:
-    """Two restaurants (Heping, Tiexi) get the summer check; the one in Heping confirms."""
-    await restaurants(bot)
-    await seed_residents(bot.database, range(5000, 5003), ("heping",), "en")
-    await seed_residents(bot.database, range(5100, 5102), ("tiexi",), "zh")
-    result = await bot.services.campaigns.run_now(OFFICER, "summer_lpg_restaurant", now())
-    assert result.broadcast is not None
-    await wait_until_done(bot, result.broadcast.id)
-    owner = person(RESTAURANT, "en")
-    await owner.tap(owner.messages[-1], ACK_BUTTON)
 
 
 async def test_stats_sends_a_phone_sized_chart_with_the_tables_as_its_caption(
