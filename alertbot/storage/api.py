@@ -49,6 +49,16 @@ class CapImport:
     outcome: str
 
 
+async def _insert_once(database: Database, insert: sa.Insert) -> bool:
+    """Insert the row in its own transaction; False when its key is taken (by anyone, at any time)."""
+    try:
+        async with database.transaction() as conn:
+            await conn.execute(insert)
+    except IntegrityError:
+        return False
+    return True
+
+
 def _key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
     return ApiKey(
         name=row.name, official_id=row.official_id, cap_import=row.cap_import, created_at=as_utc(row.created_at),  # type: ignore[arg-type]
@@ -63,14 +73,10 @@ class ApiKeyRepository:
     async def create(self, name: str, key_hash: str, official_id: int, cap_import: str | None) -> ApiKey | None:
         """A new key (None when the name is taken)."""
         now = utcnow()
-        try:
-            async with self._database.transaction() as conn:
-                await conn.execute(
-                    api_keys.insert().values(
-                        name=name, key_hash=key_hash, official_id=official_id, cap_import=cap_import, created_at=now
-                    )
-                )
-        except IntegrityError:
+        insert = api_keys.insert().values(
+            name=name, key_hash=key_hash, official_id=official_id, cap_import=cap_import, created_at=now
+        )
+        if not await _insert_once(self._database, insert):
             return None
         return ApiKey(name, official_id, cap_import, now, None)
 
@@ -113,21 +119,13 @@ class IdempotencyRepository:
 
     async def claim(self, key_name: str, idempotency_key: str, request_hash: str) -> Remembered | None:
         """Take the key for this request (None); when it was taken before, what is remembered of that one."""
-        try:
-            async with self._database.transaction() as conn:
-                await conn.execute(
-                    api_requests.insert().values(
-                        key_name=key_name,
-                        idempotency_key=idempotency_key,
-                        request_hash=request_hash,
-                        broadcast_id=None,
-                        status=IN_PROGRESS,
-                        created_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            return await self.get(key_name, idempotency_key)
-        return None
+        claim = api_requests.insert().values(
+            key_name=key_name, idempotency_key=idempotency_key, request_hash=request_hash, broadcast_id=None,
+            status=IN_PROGRESS, created_at=utcnow(),
+        )  # fmt: skip
+        if await _insert_once(self._database, claim):
+            return None
+        return await self.get(key_name, idempotency_key)
 
     async def settle(self, key_name: str, idempotency_key: str, broadcast_id: int, status: int) -> None:
         async with self._database.transaction() as conn:
@@ -158,22 +156,11 @@ class CapImportRepository:
 
     async def claim(self, sender: str, identifier: str, sent: str, key_name: str) -> bool:
         """Take the message for this request (False: it was imported before, or is being imported now)."""
-        try:
-            async with self._database.transaction() as conn:
-                await conn.execute(
-                    cap_imports.insert().values(
-                        sender=sender,
-                        identifier=identifier,
-                        sent=sent,
-                        key_name=key_name,
-                        broadcast_id=None,
-                        outcome="importing",
-                        created_at=utcnow(),
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        claim = cap_imports.insert().values(
+            sender=sender, identifier=identifier, sent=sent, key_name=key_name, broadcast_id=None,
+            outcome="importing", created_at=utcnow(),
+        )  # fmt: skip
+        return await _insert_once(self._database, claim)
 
     async def settle(self, sender: str, identifier: str, outcome: str, broadcast_id: int | None) -> None:
         async with self._database.transaction() as conn:
