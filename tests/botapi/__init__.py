@@ -1,16 +1,19 @@
-"""A Telegram Bot API test double served over real HTTP, for end-to-end tests.
+"""The Bot API double as the tests use it: :mod:`alertbot.sandbox.botapi`, re-exported.
 
-``FakeBotAPI`` is the server, ``ApiError`` describes Telegram's error replies
-(for error injection), ``FaultPlan`` the random network faults of
-``FakeBotAPI.set_faults``, and ``SpecChecker`` validates calls against the
-machine-readable Bot API spec, a compact copy of which is checked in as
-``tests/botapi/telegram-bot-api.json`` (regenerate it with
-``uv run python -m tests.botapi.make_spec``).
+The double is a product module (the sandbox serves it); its own tests are ``tests/botapi/test_double.py``.
 """
 
-from .server import FakeBotAPI
-from .spec import SpecChecker, SpecNotFoundError
-from .state import DEFAULT_FAULT_METHODS, FAULT_KINDS, ApiError, FaultPlan, RateLimiter, UploadedFile
+from alertbot.sandbox.botapi import (
+    DEFAULT_FAULT_METHODS,
+    FAULT_KINDS,
+    ApiError,
+    FakeBotAPI,
+    FaultPlan,
+    RateLimiter,
+    SpecChecker,
+    SpecNotFoundError,
+    UploadedFile,
+)
 
 __all__ = [
     "DEFAULT_FAULT_METHODS",

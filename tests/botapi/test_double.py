@@ -38,9 +38,10 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError, make_spec
-from tests.botapi.html import parse_html
-from tests.botapi.spec import SPEC_PATH
+from alertbot.sandbox.botapi import make_spec
+from alertbot.sandbox.botapi.html import parse_html
+from alertbot.sandbox.botapi.spec import SPEC_PATH
+from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError
 from tests.harness import REPO
 
 
@@ -441,7 +442,7 @@ def test_spec_checker(tmp_path: Path) -> None:
 
 def test_spec_lives_in_the_repository() -> None:
     repo = REPO
-    assert repo / "tests/botapi/telegram-bot-api.json" == SPEC_PATH and SpecChecker().path == SPEC_PATH
+    assert repo / "alertbot/sandbox/botapi/telegram-bot-api.json" == SPEC_PATH and SpecChecker().path == SPEC_PATH
     text = SPEC_PATH.read_text(encoding="utf-8")
     assert '"description":' not in text and '"href":' not in text and len(text) < 300_000
     spec = SpecChecker()
@@ -457,7 +458,8 @@ def test_in_repo_spec_is_generated_from_the_full_spec(tmp_path: Path) -> None:
     if source is None or not source.is_file():
         pytest.skip("set ALERTBOT_FULL_BOTAPI_SPEC to the full Bot API spec to check the in-repo copy")
     assert make_spec.build(source) == SPEC_PATH.read_text(encoding="utf-8"), (
-        "tests/botapi/telegram-bot-api.json is out of date: run uv run python -m tests.botapi.make_spec"
+        "alertbot/sandbox/botapi/telegram-bot-api.json is out of date: "
+        "run uv run python -m alertbot.sandbox.botapi.make_spec"
     )
     assert make_spec.main(["--check"]) == 0
     output = tmp_path / "spec.json"

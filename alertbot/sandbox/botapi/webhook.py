@@ -13,14 +13,26 @@ import asyncio
 import contextlib
 import itertools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiohttp
 
-if TYPE_CHECKING:
-    from .server import FakeBotAPI
-
 JSON = dict[str, Any]
+
+
+class UpdateQueue(Protocol):
+    """What the pusher needs of the server (:class:`~alertbot.sandbox.botapi.server.FakeBotAPI`)."""
+
+    webhook_targets: list[str] | None
+    webhook_timeout: float
+    webhook_retry_delay: float
+    _webhook: JSON
+    _changed: asyncio.Event
+    _updates: list[JSON]
+
+    def _record_deliveries(self, updates: list[JSON]) -> None: ...
+
+    def _notify(self) -> None: ...
 
 
 def update_chat(update: JSON) -> int | None:
@@ -33,7 +45,7 @@ def update_chat(update: JSON) -> int | None:
 
 
 class WebhookPusher:
-    def __init__(self, api: FakeBotAPI) -> None:
+    def __init__(self, api: UpdateQueue) -> None:
         self._api = api
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None

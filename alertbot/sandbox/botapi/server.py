@@ -439,11 +439,11 @@ class FakeBotAPI:
                 raw.update(body)
             else:
                 form = await request.post()
-                for key, value in form.items():
-                    if isinstance(value, web.FileField):
-                        raw[key] = UploadedFile(value.filename, value.content_type, value.file.read())
+                for key, part in form.items():
+                    if isinstance(part, web.FileField):
+                        raw[key] = UploadedFile(part.filename, part.content_type, part.file.read())
                     else:
-                        raw[key] = value
+                        raw[key] = part
         for value in {id(v): v for v in raw.values() if isinstance(v, UploadedFile)}.values():
             self.uploads.append((method, value))
         # aiogram sends files as ``photo=attach://<key>`` plus a multipart part named <key>:
@@ -1035,7 +1035,8 @@ class FakeBotAPI:
             message["deleted"] = True
             self._touch(message)
             return True
-        if self._incoming.pop((chat_id, params.get("message_id")), None) is not None:
+        message_id = params.get("message_id")
+        if isinstance(message_id, int) and self._incoming.pop((chat_id, message_id), None) is not None:
             return True
         raise ApiError.bad_request("message to delete not found")
 

@@ -1,14 +1,15 @@
-"""Generate the compact in-repo Bot API spec, ``tests/botapi/telegram-bot-api.json``.
+"""Generate the compact in-repo Bot API spec, ``alertbot/sandbox/botapi/telegram-bot-api.json``.
 
-The test double (:mod:`tests.botapi.server`) and :class:`~tests.botapi.spec.SpecChecker` need only part of
-the full machine-readable Bot API specification: the version, each method's name, parameters (name,
-types, required) and return types, and each type's fields and subtypes. This script extracts that part
-(descriptions and links stripped) so the tests work on any fresh clone.
+The Bot API double (:mod:`alertbot.sandbox.botapi.server`) and its
+:class:`~alertbot.sandbox.botapi.spec.SpecChecker` need only part of the full machine-readable Bot API
+specification: the version, each method's name, parameters (name, types, required) and return types, and each
+type's fields and subtypes. This script extracts that part (descriptions and links stripped) so the double works
+on any fresh clone.
 
 Regenerate after updating the full spec, from the repository root::
 
-    uv run python -m tests.botapi.make_spec [PATH_TO_FULL_SPEC]          # write the file
-    uv run python -m tests.botapi.make_spec --check [PATH_TO_FULL_SPEC]  # exit 1 if it is out of date
+    uv run python -m alertbot.sandbox.botapi.make_spec [PATH_TO_FULL_SPEC]          # write the file
+    uv run python -m alertbot.sandbox.botapi.make_spec --check [PATH_TO_FULL_SPEC]  # exit 1 if it is out of date
 
 ``PATH_TO_FULL_SPEC`` (the machine-readable Bot API spec, not part of this repository) defaults to
 ``$ALERTBOT_FULL_BOTAPI_SPEC``; the freshness test runs only where that is set.
@@ -120,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
     if args.check:
         if current != text:
-            print(f"{args.output} is out of date; run: uv run python -m tests.botapi.make_spec", file=sys.stderr)
+            print(
+                f"{args.output} is out of date; run: uv run python -m alertbot.sandbox.botapi.make_spec",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.output} is up to date")
         return 0
