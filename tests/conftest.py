@@ -102,3 +102,14 @@ def person(api: FakeBotAPI) -> Callable[..., Person]:
         return Person(api, user_id, language_code)
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ALERTBOT_TEST_STORAGE=postgresql[+redis] (`.ci/run`'s second pass), only the tests whose database it
+    replaces run: one that takes no `db_path` would run exactly as in the first pass."""
+    if TEST_STORAGE == "sqlite":
+        return
+    kept = [item for item in items if "db_path" in getattr(item, "fixturenames", ())]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
