@@ -11,14 +11,17 @@ from alertbot.cli.alerts import alert, audit, templates
 from alertbot.cli.api_keys import api_keys
 from alertbot.cli.campaigns import campaigns
 from alertbot.cli.common import config_option, fail
+from alertbot.cli.sandbox import sandbox
 from alertbot.cli.status import status
 from alertbot.config import TOKEN_ENV, AppConfig
 from alertbot.core.errors import AppError
 from alertbot.core.logs import configure_logging
+from alertbot.sandbox.setup import is_sandbox_database
 
 NO_TOKEN_HINT = (
     f"alertbot: no Telegram bot token. Create a bot with @BotFather in Telegram (/newbot), then set "
-    f"{TOKEN_ENV}=<token> or put it in config.toml under [telegram] token."
+    f"{TOKEN_ENV}=<token> or put it in config.toml under [telegram] token. "
+    "To try alertbot offline: uv run alertbot sandbox"
 )
 
 
@@ -41,6 +44,8 @@ def run(config: AppConfig, log_level: str | None) -> None:
     """
     if not config.token:
         fail(NO_TOKEN_HINT, 2)
+    if is_sandbox_database(config.storage.url):
+        fail(f"[storage] url is a sandbox's database ({config.storage.url}): it holds simulated people only", 2)
     configure_logging((log_level or config.logging.level).upper(), secrets=config.secrets, format=config.logging.format)
     from alertbot.app import build_application, event_loop_factory
 
@@ -153,3 +158,4 @@ main.add_command(audit)
 main.add_command(campaigns)
 main.add_command(status)
 main.add_command(api_keys)
+main.add_command(sandbox)

@@ -223,6 +223,8 @@ class FakeBotAPI:
         #: Webhook mode: seconds a post may take before it counts as not taken.
         self.webhook_timeout = 10.0
         self.webhook = WebhookPusher(self)
+        #: Called with each bot message as it is stored, edited or deleted (the sandbox's page follows chats so).
+        self.message_listeners: list[Callable[[JSON], None]] = []
 
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(1000)
@@ -766,6 +768,8 @@ class FakeBotAPI:
     def _touch(self, message: JSON) -> None:
         self._notify()
         message["seq"] = self._seq
+        for listener in self.message_listeners:
+            listener(message)
 
     def _telegram_message(self, message: JSON) -> JSON:
         """The Message object Telegram would return for a stored message.
@@ -1384,6 +1388,23 @@ class FakeBotAPI:
     def calls(self, method: str) -> list[JSON]:
         """Params of every call of *method* (case-insensitive), in order."""
         return [params for name, params in self.requests if name.lower() == method.lower()]
+
+    def chat(self, chat_id: int) -> JSON:
+        """The Chat object of *chat_id* (a registered channel's title and username, a private chat's name)."""
+        return dict(self._chat(chat_id))
+
+    def menu_commands(self, chat_id: int, language_code: str | None) -> list[JSON]:
+        """The command menu a user of *language_code* sees in their private chat *chat_id*, as Telegram picks it:
+        the first scope with commands of chat, all private chats, then default; each in the user's language first.
+        """
+        language = (language_code or "").split("-")[0]
+        scopes = ({"type": "chat", "chat_id": chat_id}, {"type": "all_private_chats"}, {"type": "default"})
+        for scope in scopes:
+            for code in (language, ""):
+                found = self._commands.get(self._commands_key({"scope": scope, "language_code": code}))
+                if found:
+                    return list(found)
+        return []
 
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         """Commands currently set for *scope* (default scope) and *language_code*."""

@@ -1,0 +1,151 @@
+"""The personas' conversations as the page shows them: each bot message rendered to safe HTML from its entities.
+
+The local Bot API server keeps what the bot sent (text, entities, buttons, edits, deletions); this module turns
+it into the page's message JSON (see ``alertbot/sandbox/static/app.js``) and keeps each persona's own messages,
+which Telegram does not echo back to the bot.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+
+from alertbot.sandbox.botapi import FakeBotAPI
+
+JSON = dict[str, Any]
+
+_TAGS = {
+    "bold": ("<b>", "</b>"),
+    "italic": ("<i>", "</i>"),
+    "underline": ("<u>", "</u>"),
+    "strikethrough": ("<s>", "</s>"),
+    "code": ("<code>", "</code>"),
+    "pre": ("<pre>", "</pre>"),
+    "spoiler": ('<span class="spoiler">', "</span>"),
+    "blockquote": ("<blockquote>", "</blockquote>"),
+    "expandable_blockquote": ("<blockquote>", "</blockquote>"),
+}
+_LINK_SCHEMES = ("http://", "https://", "tg://")
+
+
+def _link(url: str) -> tuple[str, str] | None:
+    if not url.startswith(_LINK_SCHEMES):
+        return None
+    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">', "</a>"
+
+
+def render_html(text: str, entities: list[JSON] | None) -> str:
+    """*text* with its Telegram entities (offsets in UTF-16 code units) as HTML; everything else escaped."""
+    units = text.encode("utf-16-le")
+    opening: dict[int, list[tuple[int, str]]] = {}
+    closing: dict[int, list[tuple[int, str]]] = {}
+    for entity in entities or []:
+        start, length = int(entity.get("offset", 0)), int(entity.get("length", 0))
+        kind = entity.get("type")
+        if kind == "text_link":
+            tags = _link(str(entity.get("url", "")))
+        elif kind == "url":
+            tags = _link(units[2 * start : 2 * (start + length)].decode("utf-16-le"))
+        else:
+            tags = _TAGS.get(str(kind))
+        if tags is None or length <= 0:
+            continue
+        # an entity that starts earlier, or as early and ends later, encloses the other: it opens first, closes last
+        opening.setdefault(start, []).append((-length, tags[0]))
+        closing.setdefault(start + length, []).append((length, tags[1]))
+    pieces: list[str] = []
+    cuts = sorted({0, len(units) // 2, *opening, *closing})
+    for here, after in zip(cuts, [*cuts[1:], None], strict=True):
+        pieces.extend(tag for _, tag in sorted(closing.get(here, [])))
+        pieces.extend(tag for _, tag in sorted(opening.get(here, [])))
+        if after is not None:
+            pieces.append(html.escape(units[2 * here : 2 * after].decode("utf-16-le"), quote=False))
+    return "".join(pieces)
+
+
+def _clock(unix: float) -> str:
+    return time.strftime("%H:%M", time.localtime(unix))
+
+
+def _buttons(markup: JSON | None) -> list[list[JSON]]:
+    rows = (markup or {}).get("inline_keyboard") or []
+    return [
+        [
+            {"text": button.get("text", ""), "data": button.get("callback_data"), "url": button.get("url")}
+            for button in row
+            if isinstance(button, dict)
+        ]
+        for row in rows
+        if isinstance(row, list)
+    ]
+
+
+def bot_message(stored: JSON, files: Callable[[JSON], str | None]) -> JSON:
+    """The page's view of a message the bot sent (stored by the local Bot API server, in its current state)."""
+    if stored.get("caption") is not None:
+        text, entities = stored["caption"], stored.get("caption_entities")
+    else:
+        text, entities = stored.get("plain_text") or "", stored.get("entities")
+    replied = stored.get("reply_to_message")
+    return {
+        "key": f"b:{stored['message_id']}",
+        "id": stored["message_id"],
+        "from": "bot",
+        "html": render_html(text, entities),
+        "buttons": _buttons(stored.get("reply_markup")),
+        "photo": files(stored) if stored.get("photo") else None,
+        "edited": stored.get("edit_date") is not None,
+        "deleted": bool(stored.get("deleted")),
+        "time": _clock(stored.get("date") or time.time()),
+        "reply_to": {"html": html.escape(str(replied.get("text", ""))[:200])} if isinstance(replied, dict) else None,
+    }
+
+
+def user_message(message_id: int, text: str, unix: float) -> JSON:
+    return {
+        "key": f"u:{message_id}",
+        "id": message_id,
+        "from": "user",
+        "html": html.escape(text, quote=False),
+        "buttons": [],
+        "photo": None,
+        "edited": False,
+        "deleted": False,
+        "time": _clock(unix),
+        "reply_to": None,
+    }
+
+
+class Chats:
+    """Each persona's conversation: the bot's messages from the local server, their own from here."""
+
+    def __init__(self, api: FakeBotAPI, chat_ids: dict[int, str], files: Callable[[JSON], str | None]) -> None:
+        self._api = api
+        self._personas = chat_ids  # private chat id -> persona id
+        self._files = files
+        self._own: dict[int, list[JSON]] = {chat: [] for chat in chat_ids}
+        self.listeners: list[Callable[[str, JSON], None]] = []
+        api.message_listeners.append(self._changed)
+
+    def _changed(self, stored: JSON) -> None:
+        persona = self._personas.get(stored["chat_id"])
+        if persona is not None:
+            self._emit(persona, bot_message(stored, self._files))
+
+    def _emit(self, persona: str, message: JSON) -> None:
+        for listener in self.listeners:
+            listener(persona, message)
+
+    def said(self, chat_id: int, update: JSON) -> None:
+        """The persona of *chat_id* wrote the message of *update* (a ``message`` update just injected)."""
+        message = update["message"]
+        shown = user_message(message["message_id"], message["text"], message["date"])
+        self._own[chat_id].append(shown)
+        self._emit(self._personas[chat_id], shown)
+
+    def conversation(self, chat_id: int) -> list[JSON]:
+        """Oldest first; the bot's and the persona's messages share one sequence of message ids, as in Telegram."""
+        shown = [bot_message(m, self._files) for m in self._api.messages(chat_id, include_deleted=True)]
+        return sorted([*shown, *self._own[chat_id]], key=lambda message: message["id"])
