@@ -43,6 +43,8 @@ COALESCE_SECONDS = 0.005  # a waiter sleeps at least this long when several slot
 PRIVATE_CHAT_SPACING = 1.0
 GROUP_CHAT_SPACING = 3.0  # 20 per minute
 URGENT, BULK = 0, 1
+REPLY_RETRIES = 2
+REPLY_RETRY_MAX_WAIT = 5  # seconds; a longer flood wait is the handler's to report
 
 replying_to: contextvars.ContextVar[int | None] = contextvars.ContextVar("alertbot_replying_to", default=None)
 """The chat whose update is being handled: requests to it are replies, sent without waiting."""
@@ -234,7 +236,9 @@ def counts_as_message(api_method: str) -> bool:
 class PacedRequests(BaseRequestMiddleware):
     """Session middleware: every message request of the bot takes an urgent slot, except replies.
 
-    A 429 on a message request pauses the whole token, whoever made it.
+    A 429 on a message request pauses the whole token, whoever made it. A reply refused so (Telegram allows a
+    short burst in one chat, then 429s: someone typing fast in a flow) is sent again once the wait is over, up to
+    `REPLY_RETRIES` times and for waits up to `REPLY_RETRY_MAX_WAIT` s: the person is waiting for it.
     """
 
     def __init__(self, pacer: Pacer) -> None:
@@ -254,12 +258,17 @@ class PacedRequests(BaseRequestMiddleware):
             if isinstance(chat_id, int):
                 self._pacer.sent_to(chat_id)
             await self._pacer.depart()
-        try:
-            return await make_request(bot, method)
-        except TelegramRetryAfter as error:
-            if message:  # a flood wait on messages holds the token; one on, say, setMyCommands does not
-                self._pacer.pause(error.retry_after)
-            raise
+        retries = REPLY_RETRIES if message and reply else 0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                if message:  # a flood wait on messages holds the token; one on, say, setMyCommands does not
+                    self._pacer.pause(error.retry_after)
+                if retries == 0 or error.retry_after > REPLY_RETRY_MAX_WAIT:
+                    raise
+                retries -= 1
+                await asyncio.sleep(error.retry_after)
 
 
 class MarkReplies(BaseMiddleware):

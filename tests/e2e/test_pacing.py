@@ -97,6 +97,23 @@ async def test_a_reply_to_someone_who_just_wrote_does_not_wait_for_a_flood_pause
     assert waited < 3, f"the reply waited {waited:.1f} s for the token's flood pause"
 
 
+async def test_a_reply_refused_for_flooding_its_chat_is_sent_again_after_the_wait(
+    api: FakeBotAPI, db_path: Path, person: Callable[..., Person]
+) -> None:
+    # Telegram allows short bursts in one chat, then answers 429: someone typing fast in the /alert flow (as the
+    # sandbox's browser test does) got "Sorry, something went wrong" and lost the step.
+    async with running_bot(make_config(api, db_path)):
+        officer = person(OFFICER, "en")
+        await officer.say("/help")
+        api.fail_next("sendMessage", ApiError.too_many_requests(1), chat_id=OFFICER)
+        started = time.monotonic()
+        reply = await officer.say("/alert", timeout=5)
+        assert "Choose a template" in reply["text"] or api.buttons(reply), reply["text"]
+        assert 1 <= time.monotonic() - started < 3
+        await asyncio.sleep(0.3)
+        assert [m["text"] for m in officer.messages if "went wrong" in (m["text"] or "")] == []
+
+
 async def test_paid_and_free_paces_have_their_own_buckets_and_share_a_pause() -> None:
     pacer = Pacer(10, paid_rate=100)
     free: list[float] = []
