@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from alertbot.sandbox.botapi import FakeBotAPI
@@ -65,8 +66,9 @@ def render_html(text: str, entities: list[JSON] | None) -> str:
     return "".join(pieces)
 
 
-def _clock(unix: float) -> str:
-    return time.strftime("%H:%M", time.localtime(unix))
+def clock(unix: float, zone: tzinfo, seconds: bool = False) -> str:
+    """*unix* as a wall-clock time in *zone* (the bot's ``[bot] timezone``, as its own texts show times)."""
+    return datetime.fromtimestamp(unix, zone).strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
 def _buttons(markup: JSON | None) -> list[list[JSON]]:
@@ -82,7 +84,7 @@ def _buttons(markup: JSON | None) -> list[list[JSON]]:
     ]
 
 
-def bot_message(stored: JSON, files: Callable[[JSON], str | None]) -> JSON:
+def bot_message(stored: JSON, files: Callable[[JSON], str | None], zone: tzinfo) -> JSON:
     """The page's view of a message the bot sent (stored by the local Bot API server, in its current state)."""
     if stored.get("caption") is not None:
         text, entities = stored["caption"], stored.get("caption_entities")
@@ -98,12 +100,12 @@ def bot_message(stored: JSON, files: Callable[[JSON], str | None]) -> JSON:
         "photo": files(stored) if stored.get("photo") else None,
         "edited": stored.get("edit_date") is not None,
         "deleted": bool(stored.get("deleted")),
-        "time": _clock(stored.get("date") or time.time()),
+        "time": clock(stored.get("date") or time.time(), zone),
         "reply_to": {"html": html.escape(str(replied.get("text", ""))[:200])} if isinstance(replied, dict) else None,
     }
 
 
-def user_message(message_id: int, text: str, unix: float) -> JSON:
+def user_message(message_id: int, text: str, unix: float, zone: tzinfo) -> JSON:
     return {
         "key": f"u:{message_id}",
         "id": message_id,
@@ -113,7 +115,7 @@ def user_message(message_id: int, text: str, unix: float) -> JSON:
         "photo": None,
         "edited": False,
         "deleted": False,
-        "time": _clock(unix),
+        "time": clock(unix, zone),
         "reply_to": None,
     }
 
@@ -121,8 +123,11 @@ def user_message(message_id: int, text: str, unix: float) -> JSON:
 class Chats:
     """Each persona's conversation: the bot's messages from the local server, their own from here."""
 
-    def __init__(self, api: FakeBotAPI, chat_ids: dict[int, str], files: Callable[[JSON], str | None]) -> None:
+    def __init__(
+        self, api: FakeBotAPI, chat_ids: dict[int, str], files: Callable[[JSON], str | None], zone: tzinfo
+    ) -> None:
         self._api = api
+        self._zone = zone
         self._personas = chat_ids  # private chat id -> persona id
         self._files = files
         self._own: dict[int, list[JSON]] = {chat: [] for chat in chat_ids}
@@ -132,7 +137,7 @@ class Chats:
     def _changed(self, stored: JSON) -> None:
         persona = self._personas.get(stored["chat_id"])
         if persona is not None:
-            self._emit(persona, bot_message(stored, self._files))
+            self._emit(persona, bot_message(stored, self._files, self._zone))
 
     def _emit(self, persona: str, message: JSON) -> None:
         for listener in self.listeners:
@@ -141,11 +146,11 @@ class Chats:
     def said(self, chat_id: int, update: JSON) -> None:
         """The persona of *chat_id* wrote the message of *update* (a ``message`` update just injected)."""
         message = update["message"]
-        shown = user_message(message["message_id"], message["text"], message["date"])
+        shown = user_message(message["message_id"], message["text"], message["date"], self._zone)
         self._own[chat_id].append(shown)
         self._emit(self._personas[chat_id], shown)
 
     def conversation(self, chat_id: int) -> list[JSON]:
         """Oldest first; the bot's and the persona's messages share one sequence of message ids, as in Telegram."""
-        shown = [bot_message(m, self._files) for m in self._api.messages(chat_id, include_deleted=True)]
+        shown = [bot_message(m, self._files, self._zone) for m in self._api.messages(chat_id, include_deleted=True)]
         return sorted([*shown, *self._own[chat_id]], key=lambda message: message["id"])

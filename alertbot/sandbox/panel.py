@@ -13,7 +13,7 @@ from typing import Any
 from alertbot.config import AppConfig
 from alertbot.core.domain import Broadcast, BroadcastKind, BroadcastStatus
 from alertbot.sandbox.botapi import FakeBotAPI
-from alertbot.sandbox.chats import render_html
+from alertbot.sandbox.chats import clock, render_html
 from alertbot.sandbox.people import PopulationProgress
 from alertbot.storage.broadcasts import BroadcastRepository
 
@@ -64,7 +64,7 @@ class Panel:
 
     async def _broadcast(self, broadcast: Broadcast) -> JSON:
         counts = await self._broadcasts.counts(broadcast.id)
-        recipients = counts.total - counts.cancelled
+        recipients = counts.total - counts.cancelled if counts.total else broadcast.recipients  # none queued yet
         pending = counts.open
         series = self._series.setdefault(broadcast.id, [])
         now = time.monotonic()
@@ -116,7 +116,7 @@ class Panel:
                         "username": chat.get("username"),
                         "language": language,
                         "html": render_html(stored.get("plain_text") or "", stored.get("entities")),
-                        "time": time.strftime("%H:%M:%S", time.localtime(stored["date"])),
+                        "time": clock(stored["date"], self._config.bot.zone, seconds=True),
                         "seq": stored["sent_at"],
                     }
                 )

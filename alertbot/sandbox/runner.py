@@ -103,7 +103,7 @@ class Sandbox:
 
             self._onboarding = Onboarding(self.api, people)
             personas = {persona.user_id: persona.id for persona in PERSONAS}
-            chats = Chats(self.api, personas, photo_url)
+            chats = Chats(self.api, personas, photo_url, config.bot.zone)
             panel = Panel(
                 self.api, application.services.broadcasts, config, self._onboarding.progress,
                 personas=personas, channels=channels,
