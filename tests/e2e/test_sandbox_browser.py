@@ -154,12 +154,17 @@ async def test_a_drill_in_the_browser_from_subscribing_to_sent_in_error(
             await expect(page.get_by_test_id("sandbox-banner")).to_contain_text("SANDBOX")
             await expect(page.get_by_test_id("population")).to_have_attribute("data-ready", "true", timeout=90_000)
             await browser.shot("population-subscribed")
+            await page.get_by_test_id("ui-language").click()  # the page's own texts in the other language
+            await expect(page.get_by_test_id("panel")).to_contain_text("实时情况")
+            await page.get_by_test_id("ui-language").click()
+            await expect(page.get_by_test_id("panel")).to_contain_text("Live")
 
             # A resident of Heping subscribes to two districts with the buttons (in Chinese: their Telegram's language)
             await browser.be("resident")
             await browser.say("/start")
             await browser.tap("🏠 居民")
             await browser.tap("和平区")
+            await expect(page.locator('[data-testid="popup"]:visible')).to_contain_text("和平区")  # the tap's pop-up
             await browser.tap("铁西区")
             await browser.tap("✔️ 完成")
             subscribed = await browser.wait_for_text("铁西区")
