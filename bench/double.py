@@ -1,4 +1,4 @@
-"""The Bot API test double as the benchmarks use it: `FakeBotAPI` (tests.botapi) in the bench driver's process,
+"""The Bot API double as the benchmarks use it: `FakeBotAPI` (alertbot.sandbox.botapi) in the bench driver's process,
 telling tallies as it stores each bot message, and logging the status of every answer it gives.
 
 Every time here is the double's clock (`time.monotonic()` in this process): a figure never mixes clocks.
@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 
 Listener = Callable[[int, dict[str, Any]], None]
 

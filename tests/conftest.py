@@ -11,8 +11,8 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests import stalls
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     TEST_STORAGE,
     Person,

@@ -24,9 +24,9 @@ from sqlalchemy import event
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig, load_config
 from alertbot.core.domain import BusinessCategory, SubscriberKind
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.storage import Database
 from alertbot.storage.subscribers import DistrictRequest, SubscriberRepository
-from tests.botapi import FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
 REDIS_TEST_URL = os.environ.get("ALERTBOT_TEST_REDIS", "redis://127.0.0.1:6379/0")

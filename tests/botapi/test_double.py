@@ -38,10 +38,9 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from alertbot.sandbox.botapi import make_spec
+from alertbot.sandbox.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError, make_spec
 from alertbot.sandbox.botapi.html import parse_html
 from alertbot.sandbox.botapi.spec import SPEC_PATH
-from tests.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError
 from tests.harness import REPO
 
 

@@ -18,7 +18,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig, load_config
 from alertbot.core.domain import BroadcastStatus
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.harness import EXAMPLE_CONFIG, Person, make_config
 
 MakePerson = Callable[..., Person]

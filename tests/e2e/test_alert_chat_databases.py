@@ -13,7 +13,7 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.bounds import assert_values_fit
 from tests.e2e.test_alert_chat import GAS_LEAK_ANSWERS, OFFICER, broadcast_id, compose
 from tests.e2e.test_alert_schedule_chat import ask_for_time, in_two_minutes, scheduled_notice, short, utc

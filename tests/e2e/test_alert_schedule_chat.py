@@ -20,7 +20,7 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BroadcastStatus
 from alertbot.core.errors import ScheduleError
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.e2e.test_alert_chat import (
     GAS_LEAK_ANSWERS,
     HEPING_ALL,

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from alertbot.config import ApiConfig
 from alertbot.content import cap
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage.tables import broadcasts
-from tests.botapi import FakeBotAPI
 from tests.e2e.api_client import ApiClient, alertbot_cli, cli_config, new_key
 from tests.harness import make_config, running_bot, seed_residents, wait_until_done
 

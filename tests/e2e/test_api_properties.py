@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from alertbot.config import ApiConfig
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.e2e.api_client import new_key
 from tests.harness import make_config, running_bot, seed_residents
 

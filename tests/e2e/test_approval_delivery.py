@@ -17,9 +17,9 @@ from alertbot.content.telegram_html import MAX_TEXT_LENGTH, check_telegram_html
 from alertbot.content.templates import MessageTemplates
 from alertbot.core.domain import BroadcastStatus, Severity
 from alertbot.core.errors import ConfigError
+from alertbot.sandbox.botapi import ApiError, FakeBotAPI
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
-from tests.botapi import ApiError, FakeBotAPI
 from tests.harness import EXAMPLE_CONFIG, Person, make_config, running_bot, seed_residents
 
 OFFICER, SUPERVISOR, HEPING_SUPERVISOR = 1001, 1002, 1004

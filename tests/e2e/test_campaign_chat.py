@@ -21,8 +21,8 @@ from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory
 from alertbot.core.errors import CampaignError
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.drafts import AlertDraft
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     Person,
     delivery_rows,

@@ -11,8 +11,8 @@ import tomllib
 from pathlib import Path
 
 from alertbot.core.domain import BusinessCategory
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.storage import Database
-from tests.botapi import FakeBotAPI
 from tests.harness import REPO, make_config, process_environment, running_bot, seed_business, write_config
 
 RESTAURANT = 2001

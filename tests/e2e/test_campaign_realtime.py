@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alertbot.config import load_config
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import build_services
-from tests.botapi import FakeBotAPI
 from tests.harness import alertbot_process, seed_residents, write_config
 
 RESIDENTS = (41_000, 41_001, 41_002)

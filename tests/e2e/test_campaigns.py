@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import Services, build_services
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage.tables import campaign_occurrences, deliveries
-from tests.botapi import FakeBotAPI
 from tests.bounds import assert_values_fit
 from tests.harness import delivery_rows, make_config, running_bot, seed_business, seed_residents, wait_until_done
 

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from alertbot.content import cap
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.drafts import AlertDraft
-from tests.botapi import FakeBotAPI
 from tests.e2e.api_client import ApiClient, new_key
 from tests.e2e.test_api import broadcast_count
 from tests.harness import Person, make_config, running_bot, seed_residents, wait_until_done

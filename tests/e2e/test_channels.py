@@ -17,10 +17,10 @@ import pytest
 from alertbot.config import load_config
 from alertbot.content.i18n import Texts
 from alertbot.core.domain import Severity
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
 from alertbot.services.reach import reach_notes
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     REPO,
     make_config,

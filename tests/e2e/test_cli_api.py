@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from alertbot.content import cap
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.drafts import AlertDraft
-from tests.botapi import FakeBotAPI
 from tests.e2e.api_client import alertbot_cli, cli_config
 from tests.harness import make_config, running_bot, seed_residents, wait_until_done
 

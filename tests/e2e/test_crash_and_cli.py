@@ -10,10 +10,10 @@ from pathlib import Path
 
 from alertbot.config import load_config
 from alertbot.core.domain import BroadcastStatus
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage import Database
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     REPO,
     alertbot_process,

@@ -18,12 +18,12 @@ import pytest
 from alertbot.config import load_config
 from alertbot.core.domain import Audience, BroadcastKind, BroadcastStatus, BusinessCategory, Severity
 from alertbot.core.errors import ApprovalError, ConfigError
+from alertbot.sandbox.botapi import ApiError, FakeBotAPI
 from alertbot.sandbox.botapi.state import max_in_window
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage.broadcasts import NewBroadcast
 from alertbot.storage.tables import subscribers
-from tests.botapi import ApiError, FakeBotAPI
 from tests.bounds import assert_values_fit
 from tests.harness import (
     Person,

@@ -28,11 +28,11 @@ from sqlalchemy.engine import make_url
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import Severity
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.botapi.state import ApiError
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage import Database
 from tests import stalls
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     REPO,
     fresh_postgres,

@@ -22,12 +22,12 @@ from aiogram.fsm.storage.base import StorageKey
 from alertbot.app import Application, Services, build_services
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory, DeliveryState
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.botapi.state import ApiError
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage import Database
 from alertbot.storage.outbox import Claimed, Outcome
 from alertbot.storage.tables import deliveries, metadata, subscribers
-from tests.botapi import FakeBotAPI
 from tests.harness import (
     Person,
     delivery_rows,

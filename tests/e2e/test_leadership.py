@@ -13,13 +13,13 @@ from sqlalchemy import update
 from alertbot.core.domain import DeliveryState
 from alertbot.core.health import Health
 from alertbot.delivery.leadership import Leadership, Term
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import build_services
 from alertbot.storage import Database
 from alertbot.storage.instances import InstanceRepository
 from alertbot.storage.leases import LeaseRepository
 from alertbot.storage.outbox import OutboxRepository, Outcome
 from alertbot.storage.tables import deliveries
-from tests.botapi import FakeBotAPI
 from tests.e2e.test_faults import OFFICER, gas_leak
 from tests.harness import delivery_rows, make_config, seed_residents
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alertbot.delivery.pacing import BULK, URGENT, WINDOW_SECONDS, Pacer
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.botapi.state import ApiError, max_in_window
 from alertbot.services.drafts import AlertDraft
 from tests import stalls
-from tests.botapi import FakeBotAPI
 from tests.harness import Person, make_config, running_bot, seed_residents, wait_until_done
 
 OFFICER = 1001

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tests.botapi import ApiError, FakeBotAPI
+from alertbot.sandbox.botapi import ApiError, FakeBotAPI
 from tests.harness import EXAMPLE_CONFIG, REPO, Person
 
 

@@ -9,7 +9,7 @@ import pytest
 from alertbot.app import Application
 from alertbot.config import AppConfig
 from alertbot.core.domain import BusinessCategory, SubscriberKind
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.harness import Person, Statements, fresh_postgres, make_config, running_bot
 
 MakePerson = Callable[..., Person]

@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 
 from alertbot.app import Application
 from alertbot.core.errors import ConfigError
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.drafts import AlertDraft
 from alertbot.storage.campaigns import CampaignRepository
-from tests.botapi import FakeBotAPI
 from tests.harness import fresh_postgres, make_config, running_bot, seed_residents, wait_until_done
 from tests.tcp_proxy import TcpProxy
 

@@ -18,9 +18,9 @@ import pytest
 from alertbot.config import AppConfig
 from alertbot.content.i18n import Translator
 from alertbot.core.domain import Severity
+from alertbot.sandbox.botapi import ApiError, FakeBotAPI
 from alertbot.services.drafts import AlertDraft
 from alertbot.telegram import commands
-from tests.botapi import ApiError, FakeBotAPI
 from tests.harness import Person, make_config, running_bot
 
 OFFICER, SUPERVISOR, TIEXI_OFFICER = 1001, 1002, 1003

@@ -16,8 +16,8 @@ import pytest
 
 from alertbot.app import Application
 from alertbot.config import AppConfig
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.telegram.handlers.campaigns import stats as stats_handler
-from tests.botapi import FakeBotAPI
 from tests.e2e.test_campaign_chat import (
     OFFICER,
     RESIDENT,

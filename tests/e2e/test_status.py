@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.services.container import build_services
 from alertbot.services.drafts import AlertDraft
-from tests.botapi import FakeBotAPI
 from tests.harness import REPO, make_config, process_environment, running_bot, seed_residents, write_config
 
 OFFICER = 1001

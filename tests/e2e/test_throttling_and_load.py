@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alertbot.app import Application
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.harness import Person, make_config, running_bot
 
 MakePerson = Callable[..., Person]

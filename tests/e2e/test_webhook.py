@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from alertbot.config import AppConfig
-from tests.botapi import FakeBotAPI
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests.harness import Person, free_port, make_config, running_bot
 
 SECRET = "s3cret_Webhook-token"

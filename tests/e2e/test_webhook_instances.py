@@ -23,8 +23,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
+from alertbot.sandbox.botapi import FakeBotAPI
 from tests import stalls
-from tests.botapi import FakeBotAPI
 from tests.e2e.test_alert_chat import SKIP, compose
 from tests.e2e.test_faults import (
     OFFICER,
