@@ -11,7 +11,9 @@ Routes (the page, ``static/app.js``, is their only client):
 * ``GET /sandbox/events`` — ``message`` events (a new or changed message of any persona) and ``panel`` events;
 * ``GET /sandbox/files/{chat}/{message}`` — a photo the bot sent.
 
-It listens on 127.0.0.1 only. Every input is checked here: a tap must name a button the message really has.
+It listens on 127.0.0.1 only, and answers only requests addressed to it by that name (or ``localhost``: no other
+site can reach it through DNS rebinding) whose bodies are declared JSON (no other site's form can post to it).
+Every input is checked here: a tap must name a button the message really has.
 """
 
 from __future__ import annotations
@@ -125,6 +127,11 @@ class SandboxPage:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         try:
+            if request.host not in self._hosts():
+                raise web.HTTPMisdirectedRequest(
+                    text=json.dumps({"error": "address the sandbox as 127.0.0.1 or localhost"}),
+                    content_type="application/json",
+                )
             response = await handler(request)
         except web.HTTPException as error:
             error.headers.update(SECURITY_HEADERS)
@@ -132,6 +139,9 @@ class SandboxPage:
         if not response.prepared:
             response.headers.update(SECURITY_HEADERS)
         return response
+
+    def _hosts(self) -> set[str]:
+        return {f"{name}:{self.port}" for name in ("127.0.0.1", "localhost")}
 
     @staticmethod
     def _persona(request: web.Request) -> Persona:
@@ -142,6 +152,8 @@ class SandboxPage:
 
     @staticmethod
     async def _body(request: web.Request) -> JSON:
+        if request.content_type != "application/json":
+            raise BadInput("the body must be JSON, sent as Content-Type: application/json")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

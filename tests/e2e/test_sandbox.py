@@ -104,6 +104,12 @@ async def test_the_population_subscribes_through_the_bot_and_the_page_checks_eve
             ("chats/resident/taps", {"message_id": 999, "data": buttons[0]["data"]}, 404),
             ("chats/resident/taps", {"message_id": "1", "data": buttons[0]["data"]}, 400),
         ]
+        async with http.post(
+            url + "sandbox/chats/officer/messages", data='{"text": "/alert"}', headers={"Content-Type": "text/plain"}
+        ) as response:  # what another site's form could post
+            assert response.status == 400
+        async with http.get(url + "sandbox/state", headers={"Host": f"evil.example:{sandbox.page.port}"}) as response:
+            assert response.status == 421  # DNS rebinding
         for path, body, status in refusals:
             async with http.post(url + "sandbox/" + path, json=body) as response:
                 assert response.status == status, (path, body, await response.text())
