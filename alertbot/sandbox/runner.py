@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from alertbot.app import Application, build_application
 from alertbot.config import AppConfig
 from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.chats import Chats
-from alertbot.sandbox.page import SandboxPage, photo_url
+from alertbot.sandbox.page import SandboxPage
 from alertbot.sandbox.panel import Panel
 from alertbot.sandbox.people import PERSONAS, Onboarding, Simulated, draw_population
 from alertbot.sandbox.setup import (
@@ -51,14 +52,17 @@ class SandboxOptions:
 
 
 def register_channels(api: FakeBotAPI, config: AppConfig, people: list[Simulated]) -> dict[int, str]:
-    """Each configured district channel at the local server, the bot its administrator; chat id -> language."""
+    """Each configured district channel at the local server, once however many districts share it, the bot its
+    administrator; chat id -> language."""
     channels: dict[int, str] = {}
-    numbers = iter(range(10_000))
+    seen: set[str] = set()
+    numbers = itertools.count()
     for district in config.districts:
         for language, ref in district.channels.items():
-            chat_id = int(ref) if ref.startswith("-100") else FIRST_CHANNEL_ID - next(numbers)
-            if chat_id in channels:
+            if ref in seen:
                 continue
+            seen.add(ref)
+            chat_id = int(ref) if ref.startswith("-100") else FIRST_CHANNEL_ID - next(numbers)
             followers = sum(1 for p in people if district.id in p.districts and p.language_code.startswith(language))
             api.add_channel(
                 chat_id,
@@ -103,7 +107,7 @@ class Sandbox:
 
             self._onboarding = Onboarding(self.api, people)
             personas = {persona.user_id: persona.id for persona in PERSONAS}
-            chats = Chats(self.api, personas, photo_url, config.bot.zone)
+            chats = Chats(self.api, personas, config.bot.zone)
             panel = Panel(
                 self.api, application.services.broadcasts, config, self._onboarding.progress,
                 personas=personas, channels=channels,

@@ -11,9 +11,11 @@ from pydantic import SecretStr
 from alertbot.cli.main import main
 from alertbot.config import load_config
 from alertbot.core.errors import ConfigError
+from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.botapi.html import parse_html
 from alertbot.sandbox.chats import render_html
 from alertbot.sandbox.people import draw_population
+from alertbot.sandbox.runner import register_channels
 from alertbot.sandbox.setup import (
     MARKER_NAME,
     OFFICER_ID,
@@ -131,3 +133,14 @@ def test_one_sandbox_at_a_time_in_a_folder(tmp_path: Path) -> None:
             pass
     with folder_lock(folder):  # released when the first one stopped
         pass
+
+
+def test_a_channel_that_districts_share_is_registered_once() -> None:
+    production = load_config(EXAMPLE_CONFIG)
+    shared = {"zh": "@shenyang_alerts_zh", "en": "-1001234567890"}
+    districts = [d.model_copy(update={"channels": shared}) for d in production.districts[:3]]
+    config = production.model_copy(update={"districts": districts})
+    api = FakeBotAPI()
+    channels = register_channels(api, config, draw_population(100, [d.id for d in districts]))
+    assert sorted(channels.values()) == ["en", "zh"] and -1001234567890 in channels
+    assert {api.chat(chat)["username"] for chat in channels if chat != -1001234567890} == {"shenyang_alerts_zh"}
