@@ -84,20 +84,28 @@ def _buttons(markup: JSON | None) -> list[list[JSON]]:
     ]
 
 
-def bot_message(stored: JSON, files: Callable[[JSON], str | None], zone: tzinfo) -> JSON:
-    """The page's view of a message the bot sent (stored by the local Bot API server, in its current state)."""
+def message_html(stored: JSON) -> str:
+    """A message the bot sent, as stored by the local Bot API server: its text or caption as HTML."""
     if stored.get("caption") is not None:
-        text, entities = stored["caption"], stored.get("caption_entities")
-    else:
-        text, entities = stored.get("plain_text") or "", stored.get("entities")
+        return render_html(stored["caption"], stored.get("caption_entities"))
+    return render_html(stored.get("plain_text") or "", stored.get("entities"))
+
+
+def photo_url(stored: JSON) -> str:
+    """Where the page fetches the photo of a message the bot sent (the route ``/sandbox/files``, page.py)."""
+    return f"/sandbox/files/{stored['chat_id']}/{stored['message_id']}"
+
+
+def bot_message(stored: JSON, zone: tzinfo) -> JSON:
+    """The page's view of a message the bot sent (stored by the local Bot API server, in its current state)."""
     replied = stored.get("reply_to_message")
     return {
         "key": f"b:{stored['message_id']}",
         "id": stored["message_id"],
         "from": "bot",
-        "html": render_html(text, entities),
+        "html": message_html(stored),
         "buttons": _buttons(stored.get("reply_markup")),
-        "photo": files(stored) if stored.get("photo") else None,
+        "photo": photo_url(stored) if stored.get("photo") else None,
         "edited": stored.get("edit_date") is not None,
         "deleted": bool(stored.get("deleted")),
         "time": clock(stored.get("date") or time.time(), zone),
@@ -105,39 +113,36 @@ def bot_message(stored: JSON, files: Callable[[JSON], str | None], zone: tzinfo)
     }
 
 
-def user_message(message_id: int, text: str, unix: float, zone: tzinfo) -> JSON:
+def user_message(message: JSON, zone: tzinfo) -> JSON:
+    """The page's view of a Message a persona wrote (as the local Bot API server delivered it to the bot)."""
     return {
-        "key": f"u:{message_id}",
-        "id": message_id,
+        "key": f"u:{message['message_id']}",
+        "id": message["message_id"],
         "from": "user",
-        "html": html.escape(text, quote=False),
+        "html": html.escape(message["text"], quote=False),
         "buttons": [],
         "photo": None,
         "edited": False,
         "deleted": False,
-        "time": clock(unix, zone),
+        "time": clock(message["date"], zone),
         "reply_to": None,
     }
 
 
 class Chats:
-    """Each persona's conversation: the bot's messages from the local server, their own from here."""
+    """Each persona's conversation, as the local server keeps it: the bot's messages and the persona's own."""
 
-    def __init__(
-        self, api: FakeBotAPI, chat_ids: dict[int, str], files: Callable[[JSON], str | None], zone: tzinfo
-    ) -> None:
+    def __init__(self, api: FakeBotAPI, chat_ids: dict[int, str], zone: tzinfo) -> None:
         self._api = api
         self._zone = zone
         self._personas = chat_ids  # private chat id -> persona id
-        self._files = files
-        self._own: dict[int, list[JSON]] = {chat: [] for chat in chat_ids}
         self.listeners: list[Callable[[str, JSON], None]] = []
         api.message_listeners.append(self._changed)
 
     def _changed(self, stored: JSON) -> None:
         persona = self._personas.get(stored["chat_id"])
         if persona is not None:
-            self._emit(persona, bot_message(stored, self._files, self._zone))
+            self._emit(persona, bot_message(stored, self._zone))
 
     def _emit(self, persona: str, message: JSON) -> None:
         for listener in self.listeners:
@@ -145,12 +150,10 @@ class Chats:
 
     def said(self, chat_id: int, update: JSON) -> None:
         """The persona of *chat_id* wrote the message of *update* (a ``message`` update just injected)."""
-        message = update["message"]
-        shown = user_message(message["message_id"], message["text"], message["date"], self._zone)
-        self._own[chat_id].append(shown)
-        self._emit(self._personas[chat_id], shown)
+        self._emit(self._personas[chat_id], user_message(update["message"], self._zone))
 
     def conversation(self, chat_id: int) -> list[JSON]:
         """Oldest first; the bot's and the persona's messages share one sequence of message ids, as in Telegram."""
-        shown = [bot_message(m, self._files, self._zone) for m in self._api.messages(chat_id, include_deleted=True)]
-        return sorted([*shown, *self._own[chat_id]], key=lambda message: message["id"])
+        bots = [bot_message(m, self._zone) for m in self._api.messages(chat_id, include_deleted=True)]
+        own = [user_message(m, self._zone) for m in self._api.incoming(chat_id)]
+        return sorted([*bots, *own], key=lambda message: message["id"])

@@ -57,14 +57,9 @@ SECURITY_HEADERS = {
 }
 
 
-class BadInput(web.HTTPBadRequest):
-    def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
-
-
-class NotFound(web.HTTPNotFound):
-    def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
+def refusal(error: type[web.HTTPException], message: str) -> web.HTTPException:
+    """An HTTP error as the page reads one: ``{"error": message}``."""
+    return error(text=json.dumps({"error": message}), content_type="application/json")
 
 
 class SandboxPage:
@@ -128,10 +123,7 @@ class SandboxPage:
     ) -> web.StreamResponse:
         try:
             if request.host not in self._hosts():
-                raise web.HTTPMisdirectedRequest(
-                    text=json.dumps({"error": "address the sandbox as 127.0.0.1 or localhost"}),
-                    content_type="application/json",
-                )
+                raise refusal(web.HTTPMisdirectedRequest, "address the sandbox as 127.0.0.1 or localhost")
             response = await handler(request)
         except web.HTTPException as error:
             error.headers.update(SECURITY_HEADERS)
@@ -147,19 +139,21 @@ class SandboxPage:
     def _persona(request: web.Request) -> Persona:
         persona = PERSONAS_BY_ID.get(request.match_info["persona"])
         if persona is None:
-            raise NotFound(f"no persona {request.match_info['persona']!r}: {', '.join(PERSONAS_BY_ID)}")
+            raise refusal(
+                web.HTTPNotFound, f"no persona {request.match_info['persona']!r}: {', '.join(PERSONAS_BY_ID)}"
+            )
         return persona
 
     @staticmethod
     async def _body(request: web.Request) -> JSON:
         if request.content_type != "application/json":
-            raise BadInput("the body must be JSON, sent as Content-Type: application/json")
+            raise refusal(web.HTTPBadRequest, "the body must be JSON, sent as Content-Type: application/json")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadInput("the body must be JSON") from None
+            raise refusal(web.HTTPBadRequest, "the body must be JSON") from None
         if not isinstance(body, dict):
-            raise BadInput("the body must be a JSON object")
+            raise refusal(web.HTTPBadRequest, "the body must be a JSON object")
         return body
 
     def _broadcast(self, event: str, data: JSON) -> None:
@@ -204,9 +198,9 @@ class SandboxPage:
         persona = self._persona(request)
         text = (await self._body(request)).get("text")
         if not isinstance(text, str) or not text.strip():
-            raise BadInput("text: write something")
+            raise refusal(web.HTTPBadRequest, "text: write something")
         if utf16_len(text) > MAX_TEXT:
-            raise BadInput(f"text: at most {MAX_TEXT} characters, as in Telegram")
+            raise refusal(web.HTTPBadRequest, f"text: at most {MAX_TEXT} characters, as in Telegram")
         update = self._api.send_text(
             persona.user_id, text, language_code=persona.language_code, first_name=persona.first_name
         )
@@ -218,14 +212,14 @@ class SandboxPage:
         body = await self._body(request)
         message_id, data = body.get("message_id"), body.get("data")
         if not isinstance(message_id, int) or isinstance(message_id, bool):
-            raise BadInput("message_id: a message's id (a number)")
+            raise refusal(web.HTTPBadRequest, "message_id: a message's id (a number)")
         if not isinstance(data, str) or not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
-            raise BadInput(f"data: a button's callback data (1-{MAX_CALLBACK_DATA} bytes)")
+            raise refusal(web.HTTPBadRequest, f"data: a button's callback data (1-{MAX_CALLBACK_DATA} bytes)")
         stored = self._api.message(persona.user_id, message_id)
         if stored is None:
-            raise NotFound(f"no message {message_id} in this chat (deleted?)")
+            raise refusal(web.HTTPNotFound, f"no message {message_id} in this chat (deleted?)")
         if data not in [callback for _, callback in self._api.buttons(stored)]:
-            raise BadInput("that message has no such button (any more)")
+            raise refusal(web.HTTPBadRequest, "that message has no such button (any more)")
         query = self._api.tap(
             persona.user_id, stored, data, language_code=persona.language_code, first_name=persona.first_name
         )
@@ -268,17 +262,12 @@ class SandboxPage:
             or stored.get("photo") is None
             or int(request.match_info["chat"]) not in {persona.user_id for persona in PERSONAS_BY_ID.values()}
         ):
-            raise NotFound("no such photo")
+            raise refusal(web.HTTPNotFound, "no such photo")
         file = stored.get("file")
         if not isinstance(file, UploadedFile):
-            raise NotFound("that photo was sent by reference, not uploaded")
+            raise refusal(web.HTTPNotFound, "that photo was sent by reference, not uploaded")
         return web.Response(body=file.data, content_type=file.content_type or "image/png")
 
 
 def _event(name: str, data: JSON) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-
-
-def photo_url(stored: JSON) -> str:
-    """Where the page fetches the photo of a message the bot sent (see ``/sandbox/files``)."""
-    return f"/sandbox/files/{stored['chat_id']}/{stored['message_id']}"

@@ -13,7 +13,7 @@ from typing import Any
 from alertbot.config import AppConfig
 from alertbot.core.domain import Broadcast, BroadcastKind, BroadcastStatus
 from alertbot.sandbox.botapi import FakeBotAPI
-from alertbot.sandbox.chats import clock, render_html
+from alertbot.sandbox.chats import clock, message_html
 from alertbot.sandbox.people import PopulationProgress
 from alertbot.storage.broadcasts import BroadcastRepository
 
@@ -101,9 +101,11 @@ class Panel:
         return count
 
     def _limit(self, broadcast: Broadcast | None) -> float:
+        """The pace the warning goes at, as the sender picks it (exercises are never paid)."""
         dispatch = self._config.dispatch
-        paid = broadcast is not None and broadcast.severity in dispatch.paid_for and not broadcast.exercise
-        return dispatch.paid_rate if paid else dispatch.rate
+        if broadcast is None or broadcast.exercise:
+            return dispatch.rate
+        return dispatch.rate_for(broadcast.severity)
 
     def _channel_posts(self) -> list[JSON]:
         posts = []
@@ -115,7 +117,7 @@ class Panel:
                         "title": chat.get("title", str(chat_id)),
                         "username": chat.get("username"),
                         "language": language,
-                        "html": render_html(stored.get("plain_text") or "", stored.get("entities")),
+                        "html": message_html(stored),
                         "time": clock(stored["date"], self._config.bot.zone, seconds=True),
                         "seq": stored["sent_at"],
                     }
@@ -132,5 +134,5 @@ class Panel:
             return None
         return {
             "persona": self._personas.get(chat),
-            "html": render_html(stored.get("plain_text") or "", stored.get("entities")),
+            "html": message_html(stored),
         }

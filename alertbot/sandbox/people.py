@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 
 from alertbot.core.domain import BusinessCategory, SubscriberKind
 from alertbot.sandbox.botapi import FakeBotAPI
@@ -46,14 +46,10 @@ class Persona:
     first_name: str
 
     def as_json(self) -> JSON:
-        return {
-            "id": self.id,
-            "user_id": self.user_id,
-            "avatar": self.avatar,
-            "language_code": self.language_code,
-            "name": self.name,
-            "role": self.role,
-        }
+        """What the page is told (the first name is what the bot sees)."""
+        shown = asdict(self)
+        del shown["first_name"]
+        return shown
 
 
 PERSONAS: tuple[Persona, ...] = (
@@ -123,17 +119,9 @@ class PopulationProgress:
     deleted: int = 0
     failed: int = 0
     ready: bool = False
-    chats: set[int] = field(default_factory=set)
 
     def as_json(self) -> JSON:
-        return {
-            "total": self.total,
-            "subscribed": self.subscribed,
-            "blocked": self.blocked,
-            "deleted": self.deleted,
-            "failed": self.failed,
-            "ready": self.ready,
-        }
+        return asdict(self)
 
 
 class Onboarding:
@@ -142,7 +130,7 @@ class Onboarding:
     def __init__(self, api: FakeBotAPI, people: Sequence[Simulated]) -> None:
         self._api = api
         self._people = people
-        self.progress = PopulationProgress(total=len(people), chats={person.user_id for person in people})
+        self.progress = PopulationProgress(total=len(people))
 
     async def run(self) -> None:
         turns = asyncio.Semaphore(ONBOARDING_AT_ONCE)
@@ -190,15 +178,10 @@ class Onboarding:
         await self._tap(person, welcome, PickerDone(mode=PickerMode.ONBOARDING).pack())
 
     async def _say(self, person: Simulated, text: str) -> JSON:
-        before = len(self._api.messages(person.user_id))
-        self._api.send_text(person.user_id, text, language_code=person.language_code, first_name="Sim")
-
-        def reply() -> JSON | None:
-            messages = self._api.messages(person.user_id)
-            return messages[-1] if len(messages) > before else None
-
-        found: JSON = await self._api.wait_until(reply, timeout=REPLY_TIMEOUT)
-        return found
+        """*text* from *person*; the bot's first message after it."""
+        update = self._api.send_text(person.user_id, text, language_code=person.language_code, first_name="Sim")
+        after = update["message"]["message_id"]
+        return await self._api.wait_for_message(person.user_id, after=after, timeout=REPLY_TIMEOUT)
 
     async def _tap(self, person: Simulated, message: JSON, data: str) -> None:
         query = self._api.tap(person.user_id, message, data, language_code=person.language_code, first_name="Sim")

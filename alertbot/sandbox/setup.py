@@ -138,6 +138,4 @@ def sandbox_config(production: AppConfig, *, api_base: str, token: str, database
     if not any(district.channels for district in production.districts):
         for district in data["districts"]:
             district["channels"] = {language: _channel_name(district["id"], language) for language in ("zh", "en")}
-    config = AppConfig.model_validate(data)
-    assert urlsplit(config.telegram.api_base).hostname == LOOPBACK and config.storage.url.endswith(DATABASE_NAME)
-    return config
+    return AppConfig.model_validate(data)

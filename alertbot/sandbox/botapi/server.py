@@ -1391,7 +1391,11 @@ class FakeBotAPI:
 
     def chat(self, chat_id: int) -> JSON:
         """The Chat object of *chat_id* (a registered channel's title and username, a private chat's name)."""
-        return dict(self._chat(chat_id))
+        return self._chat(chat_id)
+
+    def incoming(self, chat_id: int) -> list[JSON]:
+        """The messages people wrote in *chat_id* (:meth:`send_text`), oldest first."""
+        return [message for (chat, _), message in self._incoming.items() if chat == chat_id]
 
     def menu_commands(self, chat_id: int, language_code: str | None) -> list[JSON]:
         """The command menu a user of *language_code* sees in their private chat *chat_id*, as Telegram picks it:
