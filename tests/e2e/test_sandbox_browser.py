@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -79,9 +80,9 @@ async def sandbox_process(folder: Path, port: int) -> AsyncIterator[str]:
     assert process.returncode == 0, (folder / "sandbox.log").read_text(errors="replace")[-4000:]
 
 
-async def _copy(stream: asyncio.StreamReader, sink: object) -> None:
+async def _copy(stream: asyncio.StreamReader, sink: BinaryIO) -> None:
     while chunk := await stream.read(65536):
-        sink.write(chunk)  # type: ignore[attr-defined]
+        sink.write(chunk)
 
 
 class Browser:
