@@ -40,7 +40,9 @@ from aiogram.types import (
 
 from alertbot.sandbox.botapi import ApiError, FakeBotAPI, SpecChecker, SpecNotFoundError, make_spec
 from alertbot.sandbox.botapi.html import parse_html
+from alertbot.sandbox.botapi.lag import MAX_ALLOWANCE, LoopLag
 from alertbot.sandbox.botapi.spec import SPEC_PATH
+from alertbot.sandbox.botapi.state import RateLimiter, max_in_window
 from tests.harness import REPO
 
 
@@ -617,6 +619,45 @@ def test_max_in_window() -> None:
     assert fake.max_in_window(0.01) == 1
     fake.send_times = [5.0, 6.0, 7.0]
     assert fake.max_in_window(1.0) == 1  # exactly one second apart: not in the same window
+
+
+def test_the_window_allows_for_the_loop_being_late() -> None:
+    """Stamps bunched by a held loop: the window is narrowed by the allowance, and only for that check."""
+    limiter = RateLimiter(global_per_sec=3, per_chat_per_sec=None, group_per_min=None)
+    for moment in (0.0, 0.35, 0.70):
+        assert limiter.check(1, moment) is None
+    assert limiter.check(1, 0.99) == 1  # 4 in a second: refused
+    assert limiter.check(1, 0.99, allowance=0.03) is None  # read 30 ms late: the first may have left the window
+    assert limiter.check(1, 1.01) == 1  # 0.35, 0.70, 0.99 are still there: the narrow check dropped nothing
+    assert limiter.check(1, 1.36) is None
+
+
+def test_max_in_window_counts_as_the_limiter_judged() -> None:
+    assert max_in_window([0.0, 0.35, 0.70, 0.99], 1.0) == 4
+    assert max_in_window([0.0, 0.35, 0.70, 0.99], 1.0, [0.0, 0.0, 0.0, 0.03]) == 3
+    assert max_in_window([0.0, 0.35, 0.70, 0.99], 1.0, [0.03, 0.0, 0.0, 0.0]) == 4  # only its own window narrows
+
+
+def hold_the_loop(seconds: float) -> None:
+    """Keep the event loop from running for a moment, as a busy stretch of code would."""
+    time.sleep(seconds)
+
+
+async def test_loop_lag_measures_a_hold_even_before_its_next_tick() -> None:
+    lag = LoopLag()
+    lag.start()
+    try:
+        await asyncio.sleep(0.05)
+        hold_the_loop(0.15)  # the loop is held: a request read now may have arrived 150 ms ago
+        assert lag.recent(time.monotonic()) >= 0.14
+        await asyncio.sleep(0.02)
+        assert lag.recent(time.monotonic()) >= 0.14  # and for the next second
+        await asyncio.sleep(1.0)
+        assert lag.recent(time.monotonic()) < 0.1  # then no more (less than a loaded machine's own holds)
+        hold_the_loop(0.4)
+        assert lag.recent(time.monotonic()) == MAX_ALLOWANCE
+    finally:
+        await lag.stop()
 
 
 async def test_max_in_window_of_real_sends(fake: FakeBotAPI, tgbot: Bot) -> None:

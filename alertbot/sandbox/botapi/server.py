@@ -37,6 +37,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from .html import EntityParseError, ParsedText, parse_text, utf16_len
+from .lag import LoopLag
 from .spec import SpecChecker
 from .state import (
     DEFAULT_FAULT_METHODS,
@@ -209,6 +210,7 @@ class FakeBotAPI:
         self.dropped_updates: list[JSON] = []
         self.rate_limited = 0
         self.send_times: list[float] = []
+        self._send_allowances: list[float] = []  # the loop's lateness allowed for each of send_times
         self.faults_injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
         self.fault_log: list[tuple[str, JSON, str]] = []
         self.fault_seed: int | None = None  # the seed of the latest set_faults()
@@ -223,6 +225,8 @@ class FakeBotAPI:
         #: Webhook mode: seconds a post may take before it counts as not taken.
         self.webhook_timeout = 10.0
         self.webhook = WebhookPusher(self)
+        #: How late this event loop has run lately: the flood windows allow for it (see :mod:`.lag`).
+        self.loop_lag = LoopLag()
         #: Called with each bot message as it is stored, edited or deleted (the sandbox's page follows chats so).
         self.message_listeners: list[Callable[[JSON], None]] = []
 
@@ -297,6 +301,7 @@ class FakeBotAPI:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
+        self.loop_lag.start()
 
     async def stop(self) -> None:
         """Stop serving; pending long polls and delayed calls return immediately."""
@@ -305,6 +310,7 @@ class FakeBotAPI:
         self._closing.set()
         self._notify()
         await self.webhook.stop()
+        await self.loop_lag.stop()
         await self._runner.cleanup()
         self._runner = None
 
@@ -649,12 +655,13 @@ class FakeBotAPI:
         reply = self._is_reply(chat_id, now)
         if self._limiter is not None:
             paid = bool(params.get("allow_paid_broadcast"))
-            retry_after = self._limiter.check(chat_id, now, paid=paid, count_global=not reply)
+            allowance = self.loop_lag.recent(now)
+            retry_after = self._limiter.check(chat_id, now, paid=paid, count_global=not reply, allowance=allowance)
             if retry_after is not None:
                 self.rate_limited += 1
                 raise ApiError.too_many_requests(retry_after)
         if not reply:
-            self.send_times.append(now)
+            self._count_send(now)
 
     def _admit_edit(self, chat_id: int) -> None:
         """With ``count_edits``: apply the global window to an edit and record its timestamp (unless a reply)."""
@@ -662,11 +669,15 @@ class FakeBotAPI:
         if not self.count_edits or self._is_reply(chat_id, now):
             return
         if self._limiter is not None:
-            retry_after = self._limiter.check(chat_id, now, count_chat=False)
+            retry_after = self._limiter.check(chat_id, now, count_chat=False, allowance=self.loop_lag.recent(now))
             if retry_after is not None:
                 self.rate_limited += 1
                 raise ApiError.too_many_requests(retry_after)
+        self._count_send(now)
+
+    def _count_send(self, now: float) -> None:
         self.send_times.append(now)
+        self._send_allowances.append(self.loop_lag.recent(now))
 
     def _reply_fields(self, chat_id: int, params: JSON) -> JSON:
         """``reply_to_message`` or ``external_reply`` of a new message to *chat_id* (empty: not a reply).
@@ -1563,6 +1574,11 @@ class FakeBotAPI:
 
         Both settings also decide what ``send_times`` / :meth:`max_in_window` count, and stay in
         effect after :meth:`clear_rate_limit`.
+
+        The one-second windows end at the moment this loop reads a request. When the loop was held just before
+        (requests that reached the socket meanwhile are read together), they are narrowed by its lateness of the
+        last second (``loop_lag``, at most a quarter of a second): the double judges arrivals no stricter than it
+        can see them, as Telegram, on its own machines, would.
         """
         self._limiter = RateLimiter(global_per_sec, per_chat_per_sec, group_per_min, per_chat_burst)
         self.count_edits = count_edits
@@ -1576,9 +1592,11 @@ class FakeBotAPI:
         """The largest number of counted requests (``send_times``) in any window of *seconds* seconds.
 
         E.g. ``assert api.max_in_window() <= 30`` checks that a bot kept to Telegram's 30 messages/s.
-        A window is half-open: requests exactly *seconds* apart are not in the same window.
+        A window is half-open: requests exactly *seconds* apart are not in the same window. Like the flood
+        limits, it allows for this loop's lateness when each request was read (``loop_lag``).
         """
-        return max_in_window(self.send_times, seconds)
+        allowances = self._send_allowances if len(self._send_allowances) == len(self.send_times) else None
+        return max_in_window(self.send_times, seconds, allowances)  # (None: a test set send_times itself)
 
     def burst_429(self, seconds: float, retry_after: int, *, methods: Iterable[str] | None = None) -> None:
         """For the next *seconds* seconds, every message send answers 429 ``retry after <retry_after>``.

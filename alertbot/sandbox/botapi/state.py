@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from collections import deque
@@ -213,13 +214,17 @@ class FaultPlan:
         return self._rng.choice((500, 502))
 
 
-def max_in_window(times: Iterable[float], seconds: float = 1.0) -> int:
-    """The largest number of `times` in any half-open window of `seconds` seconds."""
-    ordered = sorted(times)
-    best, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= seconds:
-            start += 1
+def max_in_window(times: Iterable[float], seconds: float = 1.0, allowances: Iterable[float] | None = None) -> int:
+    """The largest number of `times` in any half-open window of `seconds` seconds.
+
+    `allowances` (one per time): the window ending at a time is narrowed by its allowance, as the rate limiter
+    judged it (the double's loop was late then, see :class:`~.lag.LoopLag`).
+    """
+    pairs = sorted(zip(times, allowances, strict=True) if allowances is not None else ((t, 0.0) for t in times))
+    ordered = [moment for moment, _ in pairs]
+    best = 0
+    for end, (moment, allowance) in enumerate(pairs):
+        start = bisect.bisect_right(ordered, moment - seconds + allowance, hi=end)
         best = max(best, end - start + 1)
     return best
 
@@ -260,14 +265,18 @@ class RateLimiter:
         self._buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, last refill time)
 
     @staticmethod
-    def _window_wait(times: deque[float], limit: float, window: float, now: float) -> float:
+    def _window_wait(times: deque[float], limit: float, window: float, now: float, allowance: float = 0.0) -> float:
+        """0.0 if one more fits the window ending at *now*, narrowed by *allowance* at its old end; else how long
+        until it does (*times* keeps the whole window: the next call may allow less)."""
         while times and times[0] <= now - window:
             times.popleft()
-        if len(times) < limit:
+        start = now - window + allowance
+        inside = len(times) - bisect.bisect_right(times, start) if allowance > 0 else len(times)
+        if inside < limit:
             return 0.0
         # The newest message that must leave the window before another one fits.
-        index = math.floor(len(times) - limit)
-        return times[index] + window - now
+        index = len(times) - inside + math.floor(inside - limit)
+        return times[index] + window - allowance - now
 
     def _bucket_capacity(self) -> float:
         assert self.per_chat_per_sec is not None
@@ -287,17 +296,20 @@ class RateLimiter:
         paid: bool = False,
         count_global: bool = True,
         count_chat: bool = True,
+        allowance: float = 0.0,
     ) -> int | None:
         """Return ``retry_after`` seconds if a message to *chat_id* now exceeds a limit, else record it.
 
         ``count_global=False`` leaves the global (or paid) window out, ``count_chat=False`` the
-        per-chat and per-group limits.
+        per-chat and per-group limits. ``allowance``: how late *now* may be against the request's real
+        arrival (the caller's event loop was held, see :class:`~.lag.LoopLag`); the one-second windows are
+        narrowed by it.
         """
         waits: list[float] = []
         if count_global and paid:
-            waits.append(self._window_wait(self._paid, self.PAID_BROADCAST_PER_SEC, 1.0, now))
+            waits.append(self._window_wait(self._paid, self.PAID_BROADCAST_PER_SEC, 1.0, now, allowance))
         elif count_global and self.global_per_sec is not None:
-            waits.append(self._window_wait(self._global, self.global_per_sec, 1.0, now))
+            waits.append(self._window_wait(self._global, self.global_per_sec, 1.0, now, allowance))
         group = chat_id if count_chat and chat_id is not None and chat_id < 0 else None
         private = chat_id if count_chat and chat_id is not None and chat_id > 0 else None
         if group is not None and self.group_per_min is not None:
