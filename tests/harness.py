@@ -336,10 +336,13 @@ async def wait_until_done(application: Application, broadcast_id: int, timeout: 
 
 
 @contextlib.asynccontextmanager
-async def alertbot_process(config: Path, api: FakeBotAPI) -> AsyncIterator[asyncio.subprocess.Process]:
+async def alertbot_process(
+    config: Path, api: FakeBotAPI, env: dict[str, str] | None = None
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`alertbot run` as a real process (`env`: more of its environment, e.g. a `faketime` clock)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "alertbot", "run", "--config", str(config),
-        cwd=REPO, env=process_environment(ALERTBOT_TELEGRAM_TOKEN=api.token),
+        cwd=REPO, env=process_environment(ALERTBOT_TELEGRAM_TOKEN=api.token, **(env or {})),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -348,6 +351,20 @@ async def alertbot_process(config: Path, api: FakeBotAPI) -> AsyncIterator[async
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def faketime(offset: str) -> dict[str, str]:
+    """Environment for a process whose clock is `offset` (e.g. "+30s") away from this host's (libfaketime).
+
+    The library is preloaded into the process itself (not through the `faketime` wrapper, which would
+    put a parent process of its own in between that a kill does not reach).
+    """
+    libraries = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    if not libraries:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("libfaketime is not installed (apt-get install faketime): .ci/run installs it")
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
+    return {"LD_PRELOAD": str(libraries[0]), "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}
 
 
 class Statements:

@@ -11,7 +11,6 @@ Run alone with `uv run pytest -m faults`. Sizes are small (a few hundred recipie
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from alertbot.storage import Database
 from tests import stalls
 from tests.harness import (
     REPO,
+    faketime,
     fresh_postgres,
     make_config,
     process_environment,
@@ -359,20 +359,6 @@ async def test_cancel_and_approval_at_the_same_moment(api: FakeBotAPI, backend_u
 async def postgres_url() -> AsyncIterator[str]:
     async with fresh_postgres() as url:
         yield url
-
-
-def faketime(offset: str) -> dict[str, str]:
-    """Environment for a process whose clock is `offset` (e.g. "+30s") away from this host's (libfaketime).
-
-    The library is preloaded into the process itself (not through the `faketime` wrapper, which would
-    put a parent process of its own in between that a kill does not reach).
-    """
-    libraries = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
-    if not libraries:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("libfaketime is not installed (apt-get install faketime): .ci/run installs it")
-        pytest.skip("libfaketime is not installed (apt-get install faketime)")
-    return {"LD_PRELOAD": str(libraries[0]), "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}
 
 
 async def start_bot(config_path: Path, api: FakeBotAPI, clock: dict[str, str]) -> asyncio.subprocess.Process:
