@@ -562,6 +562,7 @@ async def test_rate_limit_can_count_edits(fake: FakeBotAPI, tgbot: Bot) -> None:
     with pytest.raises(TelegramRetryAfter):
         await tgbot.edit_message_text("progress 7", chat_id=1, message_id=sent.message_id)
     assert fake.rate_limited == 2 and len(fake.send_times) == 4 and fake.max_in_window() == 3
+    assert fake.floods[0].startswith("3 counted in the second before, the loop ") and len(fake.floods) == 2
     assert fake.messages(1)[0]["plain_text"] == "progress 6"  # the refused edit changed nothing
 
 

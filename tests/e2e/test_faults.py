@@ -84,7 +84,7 @@ async def assert_delivered(bot: Application, api: FakeBotAPI, broadcast_id: int,
     assert duplicates <= bound, f"{duplicates} duplicates > in-flight bound {bound}"
     assert await bot.services.outbox.queue_depth() == {}, "queue not drained"
     flood = [(m, p.get("chat_id"), str(e)) for m, p, e in api.errors if e.error_code == 429]
-    over = f"{api.rate_limited} requests over the token's limit: {flood[:5]}; {stalls.describe()}"
+    over = f"{api.rate_limited} requests over the token's limit: {flood[:5]}; {api.floods[:5]}; {stalls.describe()}"
     assert api.rate_limited == 0, over
     assert api.max_in_window() <= RATE
     report = await bot.services.alerts.report(broadcast_id)
@@ -413,7 +413,7 @@ async def test_lease_handover_between_instances_whose_clocks_differ_by_30_s(
             report = await services.alerts.report(confirmation.broadcast.id)
         print(f"holder {holder_before} then {holder_after}; {duplicates} duplicates; max {api.max_in_window()}/s")
         assert holder_before == "bot-a" and holder_after == "bot-b"
-        assert api.rate_limited == 0 and api.max_in_window() <= RATE, stalls.describe()
+        assert api.rate_limited == 0 and api.max_in_window() <= RATE, f"{api.floods}; {stalls.describe()}"
         assert duplicates <= 32  # bot-a's in-flight window at 30/s: 7 in flight + 6 claimed + 19 unrecorded
         assert report.counts.sent == len(chats)
     finally:

@@ -73,7 +73,7 @@ async def test_progress_edits_and_reports_share_the_token_pace_with_the_broadcas
     edits = len(api.calls("editMessageText"))
     print(f"{edits} progress edits; max {api.max_in_window()} counted requests in a second; {api.rate_limited} 429s")
     assert edits >= 3, "the test needs progress edits during the broadcast"
-    assert api.rate_limited == 0, stalls.describe()
+    assert api.rate_limited == 0, f"{api.floods}; {stalls.describe()}"
     assert api.max_in_window() <= 30
 
 

@@ -280,7 +280,7 @@ async def test_kill_9_of_the_sending_instance_mid_broadcast_to_3000(
     assert duplicates <= 32  # bot-a's in-flight window at 30/s: requests in flight + a claim + unrecorded answers
     flood = [(m, p.get("chat_id"), str(e)) for m, p, e in api.errors if e.error_code == 429]
     assert api.rate_limited == 0, (
-        f"{api.rate_limited} requests over the token's limit: {flood[:8]}; {stalls.describe()}"
+        f"{api.rate_limited} requests over the token's limit: {flood[:8]}; {api.floods[:8]}; {stalls.describe()}"
     )
     assert api.max_in_window() <= RATE
     assert report.counts.sent == len(chats)

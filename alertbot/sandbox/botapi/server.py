@@ -174,7 +174,7 @@ class FakeBotAPI:
     * ``dropped_updates`` - injected updates discarded because the bot's ``allowed_updates``
       excludes their type (a handler for them is probably not registered);
     * ``rate_limited`` - number of 429s produced by :meth:`set_rate_limit` limits (not those of
-      :meth:`burst_429` or :meth:`fail_next`);
+      :meth:`burst_429` or :meth:`fail_next`); ``floods`` says for each what the second before it held;
     * ``send_times`` - ``time.monotonic()`` of every accepted request counted in the global
       per-second window: message sends (paid broadcasts included), edits if ``count_edits``, but
       not replies to a private chat that wrote within ``reply_window`` seconds (see
@@ -209,6 +209,7 @@ class FakeBotAPI:
         self.uploads: list[tuple[str, UploadedFile]] = []
         self.dropped_updates: list[JSON] = []
         self.rate_limited = 0
+        self.floods: list[str] = []  # for each of rate_limited: what the window held, how late the loop was
         self.send_times: list[float] = []
         self._send_allowances: list[float] = []  # the loop's lateness allowed for each of send_times
         self.faults_injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
@@ -658,7 +659,7 @@ class FakeBotAPI:
             allowance = self.loop_lag.recent(now)
             retry_after = self._limiter.check(chat_id, now, paid=paid, count_global=not reply, allowance=allowance)
             if retry_after is not None:
-                self.rate_limited += 1
+                self._refused(now, allowance)
                 raise ApiError.too_many_requests(retry_after)
         if not reply:
             self._count_send(now)
@@ -669,11 +670,17 @@ class FakeBotAPI:
         if not self.count_edits or self._is_reply(chat_id, now):
             return
         if self._limiter is not None:
-            retry_after = self._limiter.check(chat_id, now, count_chat=False, allowance=self.loop_lag.recent(now))
+            allowance = self.loop_lag.recent(now)
+            retry_after = self._limiter.check(chat_id, now, count_chat=False, allowance=allowance)
             if retry_after is not None:
-                self.rate_limited += 1
+                self._refused(now, allowance)
                 raise ApiError.too_many_requests(retry_after)
         self._count_send(now)
+
+    def _refused(self, now: float, allowance: float) -> None:
+        self.rate_limited += 1
+        counted = sum(1 for t in self.send_times[-1000:] if t > now - 1.0)
+        self.floods.append(f"{counted} counted in the second before, the loop {allowance * 1000:.0f} ms late")
 
     def _count_send(self, now: float) -> None:
         self.send_times.append(now)
