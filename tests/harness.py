@@ -134,7 +134,13 @@ async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
     polling = asyncio.create_task(application.run(handle_signals=False))
     _running[id(application.database)] = application
     try:
-        await asyncio.wait_for(application.started.wait(), timeout=10)
+        started = asyncio.create_task(application.started.wait())
+        await asyncio.wait({started, polling}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if polling.done():
+            polling.result()  # it stopped before it started: its error (not a 10 s wait for `started`)
+        if not application.started.is_set():
+            raise TimeoutError("the bot did not start within 10 s")
         yield application
     finally:
         _running.pop(id(application.database), None)
