@@ -47,10 +47,8 @@ class Panel:
 
     async def latest(self) -> Broadcast | None:
         """The newest warning, follow-up or reminder, or one waiting for approval."""
-        issued = await self._broadcasts.issued(KINDS, limit=1)
-        waiting = await self._broadcasts.with_status(BroadcastStatus.PENDING_APPROVAL)
-        candidates = [*issued, *waiting[-1:]]
-        return max(candidates, key=lambda broadcast: broadcast.id) if candidates else None
+        newest = await self._broadcasts.issued(KINDS, limit=1, awaiting_approval=True)
+        return newest[0] if newest else None
 
     async def read(self) -> JSON:
         broadcast = await self.latest()

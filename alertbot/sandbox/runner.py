@@ -20,6 +20,7 @@ from typing import Any
 
 from alertbot.app import Application, build_application
 from alertbot.config import AppConfig
+from alertbot.core.errors import AppError
 from alertbot.sandbox.botapi import FakeBotAPI
 from alertbot.sandbox.chats import Chats
 from alertbot.sandbox.page import SandboxPage
@@ -138,7 +139,7 @@ class Sandbox:
             started.cancel()
             if polling.done():
                 polling.result()  # the bot's own error
-            raise RuntimeError(f"the bot did not start within {STARTED_WITHIN:.0f} s")
+            raise AppError(f"sandbox: the bot did not start within {STARTED_WITHIN:.0f} s (try --log-level INFO)")
 
     async def _stop_bot(self, application: Application, polling: asyncio.Task[None]) -> None:
         for task in list(self._tasks):

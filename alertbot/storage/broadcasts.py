@@ -315,11 +315,18 @@ class BroadcastRepository:
             return [await load_broadcast(conn, i) for i in list(ids)]
 
     async def issued(
-        self, kinds: Sequence[BroadcastKind], *, since: datetime | None = None, limit: int = 100
+        self,
+        kinds: Sequence[BroadcastKind],
+        *,
+        since: datetime | None = None,
+        limit: int = 100,
+        awaiting_approval: bool = False,
     ) -> list[Broadcast]:
-        """Broadcasts of these kinds that were queued (went out, or began to), newest first."""
+        """Broadcasts of these kinds that were queued (went out, or began to), newest first; with
+        `awaiting_approval`, those waiting for a supervisor's decision too."""
+        statuses = [*_ISSUED, BroadcastStatus.PENDING_APPROVAL.value] if awaiting_approval else _ISSUED
         query = sa.select(broadcasts.c.id).where(
-            broadcasts.c.kind.in_([k.value for k in kinds]), broadcasts.c.status.in_(_ISSUED)
+            broadcasts.c.kind.in_([k.value for k in kinds]), broadcasts.c.status.in_(statuses)
         )
         if since is not None:
             query = query.where(broadcasts.c.created_at >= since)

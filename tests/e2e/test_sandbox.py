@@ -14,9 +14,14 @@ import aiohttp
 import pytest
 
 from alertbot.config import load_config
-from alertbot.core.domain import SubscriberKind
+from alertbot.core.domain import BroadcastStatus, Severity, SubscriberKind
+from alertbot.sandbox.botapi import FakeBotAPI
+from alertbot.sandbox.panel import Panel
+from alertbot.sandbox.people import PopulationProgress
 from alertbot.sandbox.runner import Sandbox, SandboxOptions
-from tests.harness import EXAMPLE_CONFIG
+from alertbot.services.container import build_services
+from tests.e2e.test_faults import OFFICER, SUPERVISOR, gas_leak
+from tests.harness import EXAMPLE_CONFIG, make_config, seed_residents
 
 RESIDENTS = 40
 
@@ -120,3 +125,26 @@ async def test_the_population_subscribes_through_the_bot_and_the_page_checks_eve
             assert response.status == 200 and set(await response.json()) == {"text", "show_alert"}
         assert sandbox.api.unanswered_callbacks() == []
         assert sandbox.api.spec_violations == []
+
+
+async def test_the_panel_follows_the_newest_warning_sent_or_awaiting_approval(api: FakeBotAPI, db_path: Path) -> None:
+    config = make_config(api, db_path)
+    services = await build_services(config)
+    try:
+        await seed_residents(services.database, range(9000, 9005), ("heping",))
+        panel = Panel(api, services.broadcasts, config, PopulationProgress(total=0), personas={}, channels={})
+        assert await panel.latest() is None
+        sent = await services.alerts.confirm(OFFICER, gas_leak("heping"))
+        latest = await panel.latest()
+        assert latest is not None and latest.id == sent.broadcast.id
+        grave = gas_leak("heping", severity=Severity.EXTREME)
+        request = await services.alerts.confirm(OFFICER, grave, force_duplicate=True)
+        latest = await panel.latest()
+        assert latest is not None and latest.id == request.broadcast.id != sent.broadcast.id
+        assert latest.status is BroadcastStatus.PENDING_APPROVAL
+        await services.alerts.decide(SUPERVISOR, request.broadcast.id, approve=False)
+        latest = await panel.latest()  # a rejected request went nowhere: the panel is back on what was sent
+        assert latest is not None and latest.id == sent.broadcast.id
+        assert (await panel.read())["broadcast"]["recipients"] == 5
+    finally:
+        await services.database.close()
