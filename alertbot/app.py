@@ -75,13 +75,24 @@ class Application:
         return self.services.database
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
-        await self.dispatcher.start_polling(
-            self.bot,
-            handle_signals=handle_signals,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
-            close_bot_session=False,
-            tasks_concurrency_limit=self.config.telegram.concurrent_updates,
-        )
+        try:
+            await self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=handle_signals,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+                close_bot_session=False,
+                tasks_concurrency_limit=self.config.telegram.concurrent_updates,
+            )
+        except BaseException:
+            await self._after_failed_startup()
+            raise
+
+    async def _after_failed_startup(self) -> None:
+        """A startup hook failed (a port in use, say): aiogram then runs no shutdown hook, so what the hooks before
+        it started (the command menus' task) would run on, and make requests after the session closed."""
+        if not self.started.is_set():
+            with contextlib.suppress(Exception):
+                await self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher)
 
     async def run(self, *, handle_signals: bool = True) -> None:
         """Take updates as configured (`[telegram] mode`) until stopped (SIGTERM, SIGINT or `stop()`)."""
@@ -99,7 +110,11 @@ class Application:
         for signum in signals:
             loop.add_signal_handler(signum, self._stop_requested.set)
         try:
-            await self.dispatcher.emit_startup(bot=self.bot, dispatcher=self.dispatcher)
+            try:
+                await self.dispatcher.emit_startup(bot=self.bot, dispatcher=self.dispatcher)
+            except BaseException:
+                await self._after_failed_startup()
+                raise
             setting = asyncio.create_task(self._set_webhook(), name="alertbot-set-webhook")
             await self._stop_requested.wait()
             setting.cancel()

@@ -120,3 +120,7 @@ async def test_a_port_in_use_is_refused_with_the_setting_to_change(api: FakeBotA
         with pytest.raises(ConfigError, match=rf"cannot listen on 127.0.0.1:{first.server.port}.*\[server\] port"):
             async with running_bot(taken):
                 pass
+    # what the startup hooks before the failing one started has stopped too (the command menus' task, which went
+    # on setting menus after its session closed, and so opened another that nothing closed)
+    left = [task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith("alertbot-")]
+    assert left == [], left
