@@ -277,8 +277,8 @@ async def test_cancel_while_a_send_waits_for_its_slot(api: FakeBotAPI, backend_u
             confirmation = await bot.services.alerts.confirm(OFFICER, gas_leak("hunnan"), force_duplicate=True)
             await api.wait_until(lambda: total() >= sent + 4, timeout=30)  # noqa: B023 (used at once)
             await asyncio.sleep(random.uniform(0, 0.13))
-            cancelled_at = time.monotonic()
             await bot.services.alerts.cancel(OFFICER, confirmation.broadcast.id)
+            cancelled_at = time.monotonic()  # committed: a send that looked before it may still be on its way
             await asyncio.sleep(0.5)
             late.extend(late_messages(api, chats, cancelled_at))
         print(f"{len(late)} messages after four cancels")
