@@ -94,6 +94,17 @@ class Application:
             with contextlib.suppress(Exception):
                 await self.dispatcher.emit_shutdown(bot=self.bot, dispatcher=self.dispatcher)
 
+    async def until_started(self, running: asyncio.Task[None], within: float) -> None:
+        """Wait until the bot has started (`started`); if `running` (the task of its `run()`) ends first, raise its
+        error at once. TimeoutError if neither happens `within` seconds."""
+        started = asyncio.create_task(self.started.wait())
+        await asyncio.wait({started, running}, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if not self.started.is_set():
+            if running.done():
+                running.result()  # its own error
+            raise TimeoutError(f"the bot did not start within {within:.0f} s")
+
     async def run(self, *, handle_signals: bool = True) -> None:
         """Take updates as configured (`[telegram] mode`) until stopped (SIGTERM, SIGINT or `stop()`)."""
         if self.webhook is not None:

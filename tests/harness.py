@@ -134,13 +134,7 @@ async def running_bot(config: AppConfig) -> AsyncIterator[Application]:
     polling = asyncio.create_task(application.run(handle_signals=False))
     _running[id(application.database)] = application
     try:
-        started = asyncio.create_task(application.started.wait())
-        await asyncio.wait({started, polling}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
-        started.cancel()
-        if polling.done():
-            polling.result()  # it stopped before it started: its error (not a 10 s wait for `started`)
-        if not application.started.is_set():
-            raise TimeoutError("the bot did not start within 10 s")
+        await application.until_started(polling, 10)  # a start that fails raises at once, not after 10 s
         yield application
     finally:
         _running.pop(id(application.database), None)
@@ -367,7 +361,7 @@ def faketime(offset: str) -> dict[str, str]:
     """
     libraries = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
     if not libraries:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             pytest.fail("libfaketime is not installed (apt-get install faketime): .ci/run installs it")
         pytest.skip("libfaketime is not installed (apt-get install faketime)")
     return {"LD_PRELOAD": str(libraries[0]), "FAKETIME": offset, "FAKETIME_DONT_RESET": "1"}

@@ -133,13 +133,12 @@ class Sandbox:
 
     @staticmethod
     async def _started(application: Application, polling: asyncio.Task[None]) -> None:
-        started = asyncio.create_task(application.started.wait())
-        await asyncio.wait({started, polling}, timeout=STARTED_WITHIN, return_when=asyncio.FIRST_COMPLETED)
-        if not started.done():
-            started.cancel()
-            if polling.done():
-                polling.result()  # the bot's own error
-            raise AppError(f"sandbox: the bot did not start within {STARTED_WITHIN:.0f} s (try --log-level INFO)")
+        try:
+            await application.until_started(polling, STARTED_WITHIN)
+        except TimeoutError:
+            raise AppError(
+                f"sandbox: the bot did not start within {STARTED_WITHIN:.0f} s (try --log-level INFO)"
+            ) from None
 
     async def _stop_bot(self, application: Application, polling: asyncio.Task[None]) -> None:
         for task in list(self._tasks):

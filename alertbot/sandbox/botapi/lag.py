@@ -65,5 +65,5 @@ class LoopLag:
         A request read at the end of a hold is handled before the tick that would have measured it.
         """
         ongoing = now - self._due if self._due is not None else 0.0
-        worst = max((late for when, late in self._late if when >= now - seconds), default=ongoing)
-        return min(MAX_ALLOWANCE, max(worst, ongoing, 0.0))
+        worst = max((late for when, late in self._late if when >= now - seconds), default=0.0)
+        return min(MAX_ALLOWANCE, max(worst, ongoing))

@@ -654,37 +654,37 @@ class FakeBotAPI:
         """Apply flood limits to a new message and record its timestamp (unless it is a reply)."""
         now = time.monotonic()
         reply = self._is_reply(chat_id, now)
+        allowance = self.loop_lag.recent(now)
         if self._limiter is not None:
             paid = bool(params.get("allow_paid_broadcast"))
-            allowance = self.loop_lag.recent(now)
             retry_after = self._limiter.check(chat_id, now, paid=paid, count_global=not reply, allowance=allowance)
             if retry_after is not None:
                 self._refused(now, allowance)
                 raise ApiError.too_many_requests(retry_after)
         if not reply:
-            self._count_send(now)
+            self._count_send(now, allowance)
 
     def _admit_edit(self, chat_id: int) -> None:
         """With ``count_edits``: apply the global window to an edit and record its timestamp (unless a reply)."""
         now = time.monotonic()
         if not self.count_edits or self._is_reply(chat_id, now):
             return
+        allowance = self.loop_lag.recent(now)
         if self._limiter is not None:
-            allowance = self.loop_lag.recent(now)
             retry_after = self._limiter.check(chat_id, now, count_chat=False, allowance=allowance)
             if retry_after is not None:
                 self._refused(now, allowance)
                 raise ApiError.too_many_requests(retry_after)
-        self._count_send(now)
+        self._count_send(now, allowance)
 
     def _refused(self, now: float, allowance: float) -> None:
         self.rate_limited += 1
         counted = sum(1 for t in self.send_times[-1000:] if t > now - 1.0)
         self.floods.append(f"{counted} counted in the second before, the loop {allowance * 1000:.0f} ms late")
 
-    def _count_send(self, now: float) -> None:
+    def _count_send(self, now: float, allowance: float) -> None:
         self.send_times.append(now)
-        self._send_allowances.append(self.loop_lag.recent(now))
+        self._send_allowances.append(allowance)
 
     def _reply_fields(self, chat_id: int, params: JSON) -> JSON:
         """``reply_to_message`` or ``external_reply`` of a new message to *chat_id* (empty: not a reply).
